@@ -1,0 +1,60 @@
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from mmattn.registry import DATA_SAMPLERS, DATASETS, METRICS, MODELS
+
+
+def test_components_are_registered_in_mmattn_scope():
+    assert MODELS.scope == 'mmattn'
+    for name in ('ReID', 'BNNeck', 'ReIDHead', 'TripletLoss'):
+        assert MODELS.get(name) is not None, name
+    for name in ('Market1501', 'DukeMTMCReID', 'MSMT17', 'CUHK03NP'):
+        assert DATASETS.get(name) is not None, name
+    assert DATA_SAMPLERS.get('PKSampler') is not None
+    assert METRICS.get('ReIDMetric') is not None
+
+
+def test_stock_mmpretrain_components_resolve_through_parents():
+    # default_scope='mmattn' must still find mmpretrain's backbones.
+    backbone = MODELS.build(dict(type='ResNet', depth=18))
+    assert type(backbone).__module__.startswith('mmpretrain')
+
+
+def test_mmpretrain_config_uses_mmattn_by_custom_imports():
+    # A fresh interpreter: only custom_imports may bring mmattn in.
+    code = textwrap.dedent("""
+        import torch
+        from mmengine.config import Config
+        from mmengine.registry import init_default_scope
+        from mmengine.utils import import_modules_from_strings
+        from mmpretrain.registry import MODELS
+        cfg = Config(dict(
+            custom_imports=dict(imports=['mmattn'], allow_failed_imports=False),
+            default_scope='mmpretrain',
+            model=dict(
+                type='ImageClassifier',
+                backbone=dict(type='ResNet', depth=18),
+                neck=dict(type='mmattn.BNNeck', in_channels=512),
+                head=dict(type='LinearClsHead', num_classes=5,
+                          in_channels=512))))
+        import_modules_from_strings(**cfg.custom_imports)
+        init_default_scope(cfg.default_scope)
+        model = MODELS.build(cfg.model)
+        assert type(model.neck).__name__ == 'BNNeck'
+        assert type(model.neck).__module__.startswith('mmattn')
+        out = model(torch.randn(2, 3, 32, 32))
+        assert out.shape == (2, 5), out.shape
+        print('OK')
+    """)
+    result = subprocess.run([sys.executable, '-c', code],
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip().endswith('OK')
+
+
+def test_unknown_type_names_the_registry_and_type():
+    with pytest.raises(KeyError, match='NoSuchBackbone'):
+        MODELS.build(dict(type='NoSuchBackbone'))
