@@ -4,3 +4,4 @@ from .heads import *  # noqa: F401,F403
 from .losses import *  # noqa: F401,F403
 from .necks import *  # noqa: F401,F403
 from .reid import *  # noqa: F401,F403
+from .injection import inject_attention, injected_attentions  # noqa: F401

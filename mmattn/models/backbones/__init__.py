@@ -1,1 +1,3 @@
-__all__ = []
+from .attention_backbone import AttentionBackbone
+
+__all__ = ['AttentionBackbone']

@@ -1,0 +1,193 @@
+import math
+
+import pytest
+import torch
+from mmpretrain.models.utils.attention import MultiheadAttention
+
+from mmattn.models.attentions import (DCSAttention, DCSViTAttention,
+                                      GumbelChannelMask)
+
+
+def make_transparent(module):
+    """out_proj becomes the identity, so ``module(x) - x`` is f."""
+    proj = module.out_proj
+    with torch.no_grad():
+        proj.conv.weight.zero_()
+        proj.conv.weight[:, 0, 1, 1] = 1
+        proj.norm.weight.fill_(1)
+        proj.norm.bias.zero_()
+    proj.norm.reset_running_stats()
+    proj.norm.eps = 0.0
+    return module
+
+
+def mixed_mask(mask, seed=0):
+    """Random weights and zero bias: some channels on, some off."""
+    gen = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        mask.fc.weight.copy_(torch.randn(mask.fc.weight.shape, generator=gen))
+        mask.fc.bias.zero_()
+    return mask
+
+
+def test_mask_init_selects_channels():
+    mask = GumbelChannelMask(8)
+    assert mask.tau == 1.0
+    torch.testing.assert_close(mask.fc.bias.data, torch.full((8, ), 3.0))
+    with torch.no_grad():
+        mask.fc.weight.zero_()
+    mask.eval()
+    assert torch.equal(mask(torch.randn(2, 5, 8)), torch.ones(2, 5, 8))
+
+
+def test_mask_eval_is_deterministic_threshold():
+    mask = mixed_mask(GumbelChannelMask(6, 10)).eval()
+    tokens = torch.randn(3, 7, 6)
+    out = mask(tokens)
+    assert out.shape == (3, 7, 10)
+    assert torch.equal(out, mask(tokens))
+    assert torch.equal(out, (mask.fc(tokens) > 0).float())
+    assert 0 < out.sum() < out.numel()
+
+
+def test_mask_train_is_binary_with_straight_through_gradient():
+    mask = mixed_mask(GumbelChannelMask(6), seed=1).train()
+    mask.tau = 0.7
+    tokens = torch.randn(4, 5, 6)
+    noise = torch.rand(4, 5, 6, generator=torch.Generator().manual_seed(2))
+    weight = torch.randn(4, 5, 6)
+    out = mask(tokens, noise=noise)
+    assert set(out.unique().tolist()) <= {0.0, 1.0}
+    (out * weight).sum().backward()
+    # STE: the gradient is that of the relaxed sample,
+    # d soft / d logits = soft (1 - soft) / tau.
+    with torch.no_grad():
+        soft = mask.relaxed(mask.fc(tokens), noise)
+        expected_bias_grad = (weight * soft * (1 - soft) / 0.7).sum((0, 1))
+        # the hard sample thresholds the relaxed one
+        assert torch.equal(out.detach(), (soft > 0.5).float())
+    torch.testing.assert_close(mask.fc.bias.grad, expected_bias_grad)
+    assert mask.fc.weight.grad.abs().sum() > 0
+
+
+def test_mask_train_is_random_and_tau_matters():
+    mask = mixed_mask(GumbelChannelMask(6)).train()
+    tokens = torch.randn(4, 5, 6)
+    torch.manual_seed(0)
+    first = mask(tokens)
+    second = mask(tokens)
+    assert not torch.equal(first, second)
+    logits = torch.randn(10)
+    noise = torch.full((10, ), 0.3)
+    mask.tau = 5.0
+    hot = mask.relaxed(logits, noise)
+    mask.tau = 0.1
+    cold = mask.relaxed(logits, noise)
+    # a lower temperature pushes the relaxed sample towards {0, 1}
+    assert (cold - 0.5).abs().mean() > (hot - 0.5).abs().mean()
+    with pytest.raises(ValueError, match='tau'):
+        GumbelChannelMask(4, tau=0)
+
+
+def test_relaxed_sample_gradcheck():
+    mask = GumbelChannelMask(4, tau=0.6).double()
+    noise = torch.rand(3, 4, dtype=torch.float64)
+    logits = torch.randn(3, 4, dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(lambda z: mask.relaxed(z, noise),
+                                    (logits, ))
+
+
+def _reference_dcs(module, x, affinity):
+    tokens = x.flatten(2).transpose(1, 2)
+    selected = tokens * (module.mask.fc(tokens) > 0).float()
+    if affinity == 'softmax':
+        weights = torch.softmax(
+            selected @ selected.transpose(1, 2) / math.sqrt(x.shape[1]), -1)
+    else:
+        weights = selected @ selected.transpose(1, 2) / tokens.shape[1]
+    return (weights @ tokens).transpose(1, 2).reshape(x.shape)
+
+
+@pytest.mark.parametrize('affinity', ['softmax', 'dot'])
+def test_dcs_attention_matches_reference(affinity):
+    module = DCSAttention(6, affinity=affinity)
+    x = torch.randn(2, 6, 3, 4)
+    for mode in (True, False):
+        module.train(mode)
+        assert torch.equal(module(x), x)  # identity at init
+    make_transparent(module)
+    mixed_mask(module.mask)
+    module.eval()
+    torch.testing.assert_close(module(x) - x, _reference_dcs(module, x,
+                                                            affinity),
+                               rtol=1e-4, atol=1e-5)
+
+
+def test_dcs_attention_trains_the_mask():
+    module = DCSAttention(6)
+    with torch.no_grad():
+        module.out_proj.norm.weight.fill_(1)
+    mixed_mask(module.mask)
+    module.train()
+    x = torch.randn(2, 6, 3, 4)
+    module(x).square().sum().backward()
+    assert module.mask.fc.weight.grad.abs().sum() > 0
+    assert module.arch_parameters() == list(module.mask.parameters())
+    with pytest.raises(ValueError, match='affinity'):
+        DCSAttention(6, affinity='cosine')
+    with pytest.raises(ValueError, match='in_channels=6'):
+        module(torch.randn(1, 4, 2, 2))
+
+
+@pytest.mark.parametrize('kwargs', [
+    dict(embed_dims=16, num_heads=4),
+    dict(embed_dims=12, num_heads=3, qkv_bias=False, proj_bias=False,
+         layer_scale_init_value=0.5),
+    dict(embed_dims=8, num_heads=1, input_dims=6, v_shortcut=True),
+])
+def test_vit_attention_with_full_mask_equals_original(kwargs):
+    original = MultiheadAttention(**kwargs).eval()
+    with torch.no_grad():
+        if hasattr(original.gamma1, 'weight'):
+            original.gamma1.weight.uniform_(0.5, 1.5)
+    converted = DCSViTAttention.from_attention(
+        original, mask_bias_init=100.0)
+    assert converted.mask.fc.out_features == kwargs['embed_dims']
+    tokens = torch.randn(2, 5, original.input_dims)
+    for mode in (False, True):
+        converted.train(mode)
+        torch.testing.assert_close(converted(tokens), original(tokens))
+    # the weights were copied, not shared
+    assert converted.qkv.weight is not original.qkv.weight
+    torch.testing.assert_close(converted.qkv.weight, original.qkv.weight)
+    # the same constructor: a state dict of the original loads
+    fresh = DCSViTAttention(**kwargs)
+    missing, unexpected = fresh.load_state_dict(
+        original.state_dict(), strict=False)
+    assert unexpected == [] and all(k.startswith('mask.') for k in missing)
+
+
+def test_vit_mask_is_split_per_head():
+    module = DCSViTAttention(embed_dims=8, num_heads=2).eval()
+    with torch.no_grad():
+        module.mask.fc.weight.zero_()
+        # head 0 (channels 0-3) masked out, head 1 kept
+        module.mask.fc.bias.copy_(torch.tensor([-1.] * 4 + [1.] * 4))
+    tokens = torch.randn(1, 5, 8)
+    out = module(tokens)
+    q, k, v = module.qkv(tokens).reshape(1, 5, 3, 2, 4).permute(2, 0, 3, 1,
+                                                                 4)
+    # a masked head attends uniformly, the other one as usual
+    head0 = v[:, 0].mean(dim=1, keepdim=True).expand(-1, 5, -1)
+    head1 = torch.softmax(q[:, 1] @ k[:, 1].transpose(1, 2) / 2, -1) @ v[:, 1]
+    expected = module.proj(torch.cat([head0, head1], dim=-1))
+    torch.testing.assert_close(out, expected)
+    mask = module.mask(tokens)
+    assert mask.shape == (1, 5, 8)
+
+
+def test_vit_errors():
+    with pytest.raises(TypeError, match='MultiheadAttention'):
+        DCSViTAttention.from_attention(torch.nn.Linear(4, 4))
+    with pytest.raises(ValueError, match='divisible'):
+        DCSViTAttention(embed_dims=10, num_heads=3)

@@ -1,0 +1,57 @@
+"""Every example model config under configs/attentions builds and runs."""
+import glob
+import os.path as osp
+
+import pytest
+import torch
+from mmengine.config import Config
+from mmengine.registry import DefaultScope
+
+from mmattn.registry import MODELS
+
+CONFIG_DIR = osp.join(
+    osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))), 'configs',
+    'attentions')
+CONFIGS = sorted(glob.glob(osp.join(CONFIG_DIR, '*.py')))
+
+EXPECTED = {
+    'non-local': 'NonLocalAttention',
+    'se': 'SEAttention',
+    'cbam': 'CBAMAttention',
+    'da-single': 'ChannelWindowAttention',
+    'da-multi': 'MultiWindowAttention',
+    'dcs': 'DCSAttention',
+}
+
+
+def test_every_attention_has_both_backbones():
+    names = {osp.basename(path)[:-3] for path in CONFIGS}
+    assert names == {
+        f'{attention}_{backbone}'
+        for attention in EXPECTED
+        for backbone in ('resnet50', 'mobilenet-v2')
+    }
+
+
+@pytest.mark.parametrize('path', CONFIGS, ids=osp.basename)
+def test_config_builds_and_runs(path):
+    cfg = Config.fromfile(path)
+    assert cfg.default_scope == 'mmattn'
+    cfg.model.head.num_classes = 7
+    with DefaultScope.overwrite_default_scope(cfg.default_scope):
+        model = MODELS.build(cfg.model)
+    attention, backbone = osp.basename(path)[:-3].split('_')
+    injected = model.backbone.injected_attentions()
+    assert {type(m).__name__ for m in injected.values()} == {
+        EXPECTED[attention]
+    }
+    if attention in ('se', 'cbam'):
+        assert len(injected) == (16 if backbone == 'resnet50' else 17)
+    else:
+        channels = [m.in_channels for m in injected.values()]
+        assert channels == ([256, 512, 1024, 2048] if backbone == 'resnet50'
+                            else [24, 32, 96, 320])
+    model.eval()
+    with torch.no_grad():
+        out = model(torch.randn(1, 3, 64, 64))
+    assert out.shape == (1, 7)
