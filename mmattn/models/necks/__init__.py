@@ -1,1 +1,3 @@
-__all__ = []
+from .bnneck import BNNeck
+
+__all__ = ['BNNeck']

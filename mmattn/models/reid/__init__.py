@@ -1,1 +1,3 @@
-__all__ = []
+from .reid import ReID
+
+__all__ = ['ReID']

@@ -1,0 +1,58 @@
+"""BNNeck: global pooling then a BatchNorm bottleneck (Luo et al., "Bag of Tricks")."""
+from typing import Sequence, Tuple, Union
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from mmengine.model import BaseModule
+
+from mmattn.registry import MODELS
+
+
+@MODELS.register_module()
+class BNNeck(BaseModule):
+    """Pool the last feature map and add a bias-free BatchNorm bottleneck.
+
+    The triplet loss uses the pooled (pre-BN) feature and the ID loss the
+    normalised (post-BN) one; the BN bias is frozen at 0 as in BNNeck.
+
+    Args:
+        in_channels (int): C of the last backbone output.
+        pooling (str): ``'avg'``, ``'max'`` or ``'gem'`` (generalised mean,
+            p = 3).
+        init_cfg (dict | list, optional): Initialisation config.
+
+    Shapes:
+        input: a tuple of backbone outputs, the last one (B, C, H, W) or
+        already pooled (B, C). Output: ``(pre_bn, post_bn)``, each (B, C).
+    """
+
+    def __init__(self,
+                 in_channels: int,
+                 pooling: str = 'avg',
+                 init_cfg: Union[dict, list, None] = dict(
+                     type='Constant', layer='BatchNorm1d', val=1, bias=0)):
+        super().__init__(init_cfg=init_cfg)
+        if pooling not in ('avg', 'max', 'gem'):
+            raise ValueError("BNNeck: pooling must be 'avg', 'max' or 'gem', "
+                             f'got {pooling!r}')
+        self.pooling = pooling
+        self.bn = nn.BatchNorm1d(in_channels)
+        self.bn.bias.requires_grad_(False)
+
+    def pool(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, C, H, W) -> (B, C); a (B, C) input passes through."""
+        if x.dim() == 2:
+            return x
+        if self.pooling == 'avg':
+            return x.mean(dim=(2, 3))
+        if self.pooling == 'max':
+            return x.amax(dim=(2, 3))
+        return F.avg_pool2d(x.clamp(min=1e-6).pow(3),
+                            x.shape[-2:]).pow(1. / 3).flatten(1)
+
+    def forward(self, inputs: Union[torch.Tensor, Sequence[torch.Tensor]]
+                ) -> Tuple[torch.Tensor, torch.Tensor]:
+        x = inputs[-1] if isinstance(inputs, (tuple, list)) else inputs
+        pre_bn = self.pool(x)
+        return pre_bn, self.bn(pre_bn)
