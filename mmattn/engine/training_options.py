@@ -1,0 +1,61 @@
+"""Run-time switches that tools/train.py and tools/test.py apply to any config."""
+import torch
+from mmengine.config import Config
+
+
+def enable_amp(cfg: Config) -> None:
+    """Switch the optimiser wrapper to mmengine's ``AmpOptimWrapper``
+    (float16 autocast with a dynamic loss scale unless the config already
+    sets ``dtype`` / ``loss_scale``).
+
+    Raises:
+        RuntimeError: no CUDA device; mmengine's AMP wrapper only trains on
+            accelerators, and silently training in float32 would mislead.
+    """
+    if not torch.cuda.is_available():
+        raise RuntimeError(
+            '--amp needs a CUDA device: mmengine\'s AmpOptimWrapper does not '
+            'train on the CPU. Run without --amp here.')
+    wrapper = cfg.optim_wrapper
+    kind = wrapper.get('type', 'OptimWrapper')
+    if kind == 'AmpOptimWrapper':
+        return
+    if kind != 'OptimWrapper':
+        raise ValueError(f'--amp: optim_wrapper.type is {kind!r}; AMP can '
+                         'only replace OptimWrapper')
+    wrapper.type = 'AmpOptimWrapper'
+    wrapper.setdefault('loss_scale', 'dynamic')
+
+
+def select_dist_backend(cfg: Config) -> None:
+    """Make a torchrun launch (``launcher='pytorch'``) work without CUDA.
+
+    mmengine's ``init_dist`` always calls ``torch.cuda.set_device``, the
+    configs ask for NCCL and DDP is given the local rank as device id. On a
+    machine without CUDA (CPU-only distributed runs, e.g. the tests) the
+    process group is created here with gloo (mmengine's Runner then finds it
+    initialised and keeps it) and DDP wraps the model on the CPU.
+    """
+    if cfg.get('launcher', 'none') != 'pytorch' or torch.cuda.is_available():
+        return
+    dist_cfg = cfg.setdefault('env_cfg', {}).setdefault('dist_cfg', {})
+    dist_cfg['backend'] = 'gloo'
+    wrapper_cfg = cfg.get('model_wrapper_cfg') or dict(
+        type='MMDistributedDataParallel', broadcast_buffers=False)
+    wrapper_cfg['device_ids'] = None
+    cfg.model_wrapper_cfg = wrapper_cfg
+    if not torch.distributed.is_initialized():
+        torch.distributed.init_process_group(backend='gloo')
+
+
+def prepare_training_config(cfg: Config, amp: bool = False) -> Config:
+    """Apply the command-line options of tools/train.py to ``cfg`` in place.
+
+    Args:
+        cfg (Config): A training config.
+        amp (bool): Train with automatic mixed precision (:func:`enable_amp`).
+    """
+    if amp:
+        enable_amp(cfg)
+    select_dist_backend(cfg)
+    return cfg
