@@ -1,0 +1,4 @@
+_base_ = [
+    '../_base_/models/reid_resnet50.py', '../_base_/datasets/market1501.py',
+    '../_base_/schedules/reid_adam_120e.py', '../_base_/default_runtime.py'
+]

@@ -1,0 +1,5 @@
+_base_ = [
+    '../_base_/models/reid_resnet50.py', '../_base_/datasets/msmt17.py',
+    '../_base_/schedules/reid_adam_120e.py', '../_base_/default_runtime.py'
+]
+model = dict(head=dict(num_classes=1041))

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Distributed evaluation with torchrun, on one node or several.
+#   tools/dist_test.sh CONFIG CHECKPOINT GPUS [test.py options]
+# Several nodes: run on every node with the same MASTER_ADDR/PORT, e.g.
+#   NNODES=2 NODE_RANK=0 MASTER_ADDR=10.0.0.1 PORT=29500 tools/dist_test.sh cfg.py ckpt.pth 8
+#   NNODES=2 NODE_RANK=1 MASTER_ADDR=10.0.0.1 PORT=29500 tools/dist_test.sh cfg.py ckpt.pth 8
+set -euo pipefail
+CONFIG=$1
+CHECKPOINT=$2
+GPUS=$3
+NNODES=${NNODES:-1}
+NODE_RANK=${NODE_RANK:-0}
+PORT=${PORT:-29500}
+MASTER_ADDR=${MASTER_ADDR:-"127.0.0.1"}
+DIR=$(cd "$(dirname "$0")" && pwd)
+
+PYTHONPATH="$DIR/..${PYTHONPATH:+:$PYTHONPATH}" \
+python -m torch.distributed.run \
+    --nnodes="$NNODES" \
+    --node_rank="$NODE_RANK" \
+    --master_addr="$MASTER_ADDR" \
+    --nproc_per_node="$GPUS" \
+    --master_port="$PORT" \
+    "$DIR/test.py" "$CONFIG" "$CHECKPOINT" --launcher pytorch "${@:4}"
