@@ -12,7 +12,7 @@ import os.path as osp
 from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
 
-from mmattn.engine import prepare_training_config
+from mmattn.engine import check_cfg_options, prepare_training_config
 from mmattn.registry import RUNNERS, register_all_modules
 
 
@@ -61,6 +61,7 @@ def main():
     cfg = Config.fromfile(args.config)
     cfg.launcher = args.launcher
     if args.cfg_options is not None:
+        check_cfg_options(cfg, args.cfg_options)
         cfg.merge_from_dict(args.cfg_options)
     if args.work_dir is not None:
         cfg.work_dir = args.work_dir

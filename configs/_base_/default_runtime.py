@@ -23,3 +23,10 @@ log_level = 'INFO'
 load_from = None
 resume = False
 randomness = dict(seed=0, deterministic=False)
+
+custom_hooks = [
+    # Stop at the first NaN/inf loss, naming the iteration and loss terms.
+    dict(type='CheckInvalidLossHook'),
+    # Seed every epoch from its index so that --resume repeats exactly.
+    dict(type='EpochSeedHook'),
+]

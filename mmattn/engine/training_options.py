@@ -1,6 +1,10 @@
 """Run-time switches that tools/train.py and tools/test.py apply to any config."""
+import difflib
+import inspect
+
 import torch
 from mmengine.config import Config
+from mmengine.runner import Runner
 
 
 def enable_amp(cfg: Config) -> None:
@@ -59,3 +63,24 @@ def prepare_training_config(cfg: Config, amp: bool = False) -> Config:
         enable_amp(cfg)
     select_dist_backend(cfg)
     return cfg
+
+
+def check_cfg_options(cfg: Config, options: dict) -> None:
+    """Refuse ``--cfg-options`` whose top-level key is neither in the config
+    nor an argument of mmengine's Runner.
+
+    Such a key is ignored by the Runner, so a typo like
+    ``train_dataloder.batch_size=8`` would otherwise pass silently.
+
+    Raises:
+        KeyError: naming the key and the closest known keys.
+    """
+    known = set(cfg.keys()) | set(
+        inspect.signature(Runner.__init__).parameters) | {'runner_type'}
+    for option in options:
+        top = option.split('.')[0]
+        if top not in known:
+            close = difflib.get_close_matches(top, sorted(known), n=3)
+            hint = f'; did you mean {close}?' if close else ''
+            raise KeyError(f'--cfg-options {option}: the config has no key '
+                           f'{top!r}{hint}')

@@ -6,6 +6,7 @@ import os.path as osp
 import re
 import subprocess
 import sys
+import time
 
 import numpy as np
 import pytest
@@ -119,6 +120,55 @@ def test_train_refuses_to_overwrite_and_resumes(trained, market_root):
     assert 'resumed epoch: 2' in log
     assert 'Epoch(train) [1]' not in log and 'Epoch(train) [3]' in log
     assert osp.isfile(osp.join(work_dir, 'epoch_3.pth'))
+
+
+def losses_of_epoch(log, epoch):
+    """(loss, loss_id, loss_triplet) of every logged iteration of an epoch."""
+    return re.findall(
+        rf'Epoch\(train\)\s+\[{epoch}\]\[\s*\d+/\d+\].*? loss: ([\d.]+)'
+        r'\s+loss_id: ([\d.]+)\s+loss_triplet: ([\d.]+)', log)
+
+
+def test_resumed_training_repeats_the_uninterrupted_losses(
+        market_root, tmp_path):
+    options = [*tiny_options(market_root, epochs=2),
+               'log_processor.window_size=1']
+    straight = run([
+        sys.executable, 'tools/train.py', CONFIG, '--work-dir',
+        str(tmp_path / 'a'), '--no-validate', '--cfg-options', *options
+    ])
+    # The same training, killed once the epoch-1 checkpoint is on disk ...
+    work_dir = tmp_path / 'b'
+    proc = subprocess.Popen(
+        [sys.executable, 'tools/train.py', CONFIG, '--work-dir',
+         str(work_dir), '--no-validate', '--cfg-options', *options],
+        cwd=REPO_ROOT, env=dict(os.environ, OMP_NUM_THREADS='1'),
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 300
+    while not (work_dir / 'epoch_1.pth').exists() and proc.poll() is None:
+        assert time.time() < deadline, 'no epoch-1 checkpoint in 300 s'
+        time.sleep(0.2)
+    proc.kill()
+    proc.wait()
+    assert not (work_dir / 'epoch_2.pth').exists()
+    # ... then resumed, repeats the uninterrupted losses exactly.
+    resumed = run([
+        sys.executable, 'tools/train.py', CONFIG, '--work-dir',
+        str(work_dir), '--no-validate', '--resume', '--cfg-options', *options
+    ])
+    expected = losses_of_epoch(straight.stdout + straight.stderr, 2)
+    assert len(expected) >= 2
+    assert losses_of_epoch(resumed.stdout + resumed.stderr, 2) == expected
+
+
+def test_cfg_option_typo_is_refused(market_root):
+    result = run([
+        sys.executable, 'tools/train.py', CONFIG, '--cfg-options',
+        'train_dataloder.batch_size=8'
+    ], check=False)
+    assert result.returncode != 0
+    assert "no key 'train_dataloder'" in result.stderr
+    assert 'train_dataloader' in result.stderr
 
 
 def test_two_process_training_and_evaluation_match_one_process(
