@@ -9,7 +9,10 @@ _base_ = [
 data_root = 'data/synthetic_reid'
 input_size = (128, 64)
 
-model = dict(head=dict(num_classes=100))
+# Last stride 2 (stock MobileNetV2) keeps the demo inside the CPU budget.
+model = dict(
+    backbone=dict(backbone=dict(last_stride=2)),
+    head=dict(num_classes=100))
 
 train_pipeline = [
     dict(type='LoadImageFromFile'),

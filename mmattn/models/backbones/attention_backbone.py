@@ -83,9 +83,12 @@ class AttentionBackbone(BaseModule):
         return injected_attentions(self.backbone)
 
     def arch_parameters(self):
-        """Architecture parameters of every injected module that has them."""
+        """Architecture parameters of the wrapped backbone (e.g. the FBNetV2
+        supernet's Gumbel logits) and of every injected module that has
+        them, each once."""
         params, seen = [], set()
-        for module in self.injected_attentions().values():
+        sources = [self.backbone, *self.injected_attentions().values()]
+        for module in sources:
             if not hasattr(module, 'arch_parameters'):
                 continue
             for param in module.arch_parameters():

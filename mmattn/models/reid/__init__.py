@@ -1,3 +1,4 @@
 from .reid import ReID
+from .transreid import TransReIDModel
 
-__all__ = ['ReID']
+__all__ = ['ReID', 'TransReIDModel']
