@@ -1,7 +1,9 @@
 from .base_reid_dataset import (CUHK03NP, MSMT17, BaseReIDDataset,
                                 DukeMTMCReID, Market1501)
 from .samplers import *  # noqa: F401,F403
+from .synthetic import TINY_PRESET, DEMO_PRESET, make_synthetic_reid
 
 __all__ = [
-    'BaseReIDDataset', 'Market1501', 'DukeMTMCReID', 'MSMT17', 'CUHK03NP'
+    'BaseReIDDataset', 'Market1501', 'DukeMTMCReID', 'MSMT17', 'CUHK03NP',
+    'make_synthetic_reid', 'DEMO_PRESET', 'TINY_PRESET'
 ]
