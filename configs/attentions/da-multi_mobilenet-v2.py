@@ -1,24 +1,8 @@
 # Attention: Multi-Window DA (seed 000), ceil(C / 8) searched windows.
 # Backbone: MobileNetV2; attention after the 24-, 32-, 96- and 320-channel
 #   stages (layer2, layer3, layer5, layer7; seed 000 table 5).
-# A model snippet: inherit it (``_base_``) in a config that adds data and a
-# schedule.
-default_scope = 'mmattn'
-
-model = dict(
-    type='ImageClassifier',
-    backbone=dict(
-        type='AttentionBackbone',
-        backbone=dict(type='MobileNetV2', widen_factor=1.0, out_indices=(7, )),
-        attentions=[
-            dict(
-                cfg=dict(type='MultiWindowAttention', window_length=8),
-                after=['layer2', 'layer3', 'layer5', 'layer7']),
-        ]),
-    neck=dict(type='GlobalAveragePooling'),
-    head=dict(
-        type='LinearClsHead',
-        num_classes=1000,
-        in_channels=1280,
-        loss=dict(type='CrossEntropyLoss', loss_weight=1.0),
-        topk=(1, 5)))
+_base_ = '../_base_/models/attention_mobilenet-v2_in1k.py'
+model = dict(backbone=dict(attentions=[
+    dict(cfg=dict(type='MultiWindowAttention', window_length=8),
+         after=['layer2', 'layer3', 'layer5', 'layer7']),
+]))

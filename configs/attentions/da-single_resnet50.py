@@ -1,28 +1,7 @@
 # Attention: Single-Window DA (seed 000), one searched channel window.
 # Backbone: ResNet-50; attention after each of the four stages.
-# A model snippet: inherit it (``_base_``) in a config that adds data and a
-# schedule.
-default_scope = 'mmattn'
-
-model = dict(
-    type='ImageClassifier',
-    backbone=dict(
-        type='AttentionBackbone',
-        backbone=dict(
-            type='ResNet',
-            depth=50,
-            num_stages=4,
-            out_indices=(3, ),
-            style='pytorch'),
-        attentions=[
-            dict(
-                cfg=dict(type='ChannelWindowAttention'),
-                after=['layer1', 'layer2', 'layer3', 'layer4']),
-        ]),
-    neck=dict(type='GlobalAveragePooling'),
-    head=dict(
-        type='LinearClsHead',
-        num_classes=1000,
-        in_channels=2048,
-        loss=dict(type='CrossEntropyLoss', loss_weight=1.0),
-        topk=(1, 5)))
+_base_ = '../_base_/models/attention_resnet50_in1k.py'
+model = dict(backbone=dict(attentions=[
+    dict(cfg=dict(type='ChannelWindowAttention'),
+         after=['layer1', 'layer2', 'layer3', 'layer4']),
+]))

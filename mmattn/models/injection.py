@@ -10,6 +10,8 @@ idea"), all done by :func:`inject_attention` on any ``nn.Module``:
 3. ``replace=['layers.*.attn']``: swap a sub-module for the attention (DCS
    in ViT blocks, StRA for ``layer4.*.conv2``).
 
+:func:`remove_attention` undoes the first two.
+
 Paths are ``named_modules()`` names matched segment by segment with
 :func:`fnmatch.fnmatchcase` (``*`` never crosses a dot): ``'layer*.*'``
 matches ``layer1.0`` but not ``layer1.0.conv1``.
@@ -463,6 +465,55 @@ def inject_attention(model,
     return OrderedDict((path, module)
                        for path, module in injected_attentions(model).items()
                        if id(module) in created_ids)
+
+
+def remove_attention(model, paths=None):
+    """Undo :func:`inject_attention` for ``after`` / ``in_blocks``
+    injections, in place.
+
+    Each removed attention's :class:`ModuleWithAttention` wrapper is replaced
+    by the module it wrapped, so the model holds its original modules again
+    (same objects, same parameters). A ``replace`` injection cannot be undone:
+    the replaced module is not kept.
+
+    Args:
+        model (nn.Module): A model that :func:`inject_attention` modified.
+        paths (str | Sequence[str], optional): Current paths of the attention
+            modules to remove, as keys of :func:`injected_attentions` or of
+            the dict :func:`inject_attention` returned. Defaults to all.
+
+    Returns:
+        OrderedDict[str, nn.Module]: Path (before the removal) -> removed
+        attention module, in module order.
+
+    Raises:
+        ValueError: A path is not an injected attention, or names one that
+            replaced a module; nothing is removed then.
+    """
+    injected = injected_attentions(model)
+    paths = list(injected) if paths is None else _as_pattern_list(
+        paths, 'paths')
+    unknown = [path for path in paths if path not in injected]
+    if unknown:
+        raise ValueError(
+            f'paths: {unknown} are not attention modules injected into '
+            f'{type(model).__name__}; injected: {list(injected) or "none"}')
+    wrappers = {}
+    for path in paths:
+        parent_path, _, name = path.rpartition('.')
+        parent = model.get_submodule(parent_path) if parent_path else model
+        if name != 'attention' or not isinstance(parent, ModuleWithAttention):
+            raise ValueError(
+                f'paths: {path!r} replaced the original module '
+                '(inject_attention(replace=...)), which was not kept; '
+                'rebuild the model to undo a replacement')
+        wrappers[path] = parent_path
+    # Deepest first, so the paths of the remaining wrappers stay valid.
+    for path in sorted(paths, key=lambda p: p.count('.'), reverse=True):
+        wrapper = model.get_submodule(wrappers[path])
+        _set_submodule(model, wrappers[path], wrapper.wrapped)
+    return OrderedDict(
+        (path, module) for path, module in injected.items() if path in paths)
 
 
 def _with_channels(cls, kwargs, channels, target):

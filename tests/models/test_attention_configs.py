@@ -14,6 +14,7 @@ CONFIG_DIR = osp.join(
     'attentions')
 CONFIGS = sorted(glob.glob(osp.join(CONFIG_DIR, '*.py')))
 
+# config name prefix -> class of the injected modules
 EXPECTED = {
     'non-local': 'NonLocalAttention',
     'se': 'SEAttention',
@@ -21,15 +22,34 @@ EXPECTED = {
     'da-single': 'ChannelWindowAttention',
     'da-multi': 'MultiWindowAttention',
     'dcs': 'DCSAttention',
+    'csa': 'CompressedSelfAttention',
+    'stra': 'StructureRegularizedAttention',
+    'hoga': 'HOGAttention',
+    'hog-se': 'HOGSEAttention',
+    'hog-cbam': 'HOGCBAMAttention',
+}
+IN_BLOCKS = ('se', 'cbam', 'hoga', 'hog-se', 'hog-cbam')
+# StRA replaces a dense 3x3 conv; MobileNetV2 has none that fits (its 3x3
+# convs are depth-wise), see the comment in stra_resnet50.py.
+RESNET50_ONLY = ('stra', )
+
+# Channels of the modules injected after stages.
+AFTER_STAGE_CHANNELS = {
+    ('csa', 'resnet50'): [256, 512, 1024],
+    ('stra', 'resnet50'): [512, 512, 512],
+}
+DEFAULT_AFTER_STAGE_CHANNELS = {
+    'resnet50': [256, 512, 1024, 2048],
+    'mobilenet-v2': [24, 32, 96, 320],
 }
 
 
-def test_every_attention_has_both_backbones():
+def test_every_attention_has_its_backbones():
     names = {osp.basename(path)[:-3] for path in CONFIGS}
     assert names == {
         f'{attention}_{backbone}'
-        for attention in EXPECTED
-        for backbone in ('resnet50', 'mobilenet-v2')
+        for attention in EXPECTED for backbone in ('resnet50', 'mobilenet-v2')
+        if not (attention in RESNET50_ONLY and backbone == 'mobilenet-v2')
     }
 
 
@@ -45,12 +65,15 @@ def test_config_builds_and_runs(path):
     assert {type(m).__name__ for m in injected.values()} == {
         EXPECTED[attention]
     }
-    if attention in ('se', 'cbam'):
+    if attention in IN_BLOCKS:
         assert len(injected) == (16 if backbone == 'resnet50' else 17)
     else:
         channels = [m.in_channels for m in injected.values()]
-        assert channels == ([256, 512, 1024, 2048] if backbone == 'resnet50'
-                            else [24, 32, 96, 320])
+        assert channels == AFTER_STAGE_CHANNELS.get(
+            (attention, backbone), DEFAULT_AFTER_STAGE_CHANNELS[backbone])
+    if attention == 'stra':
+        assert list(injected) == [f'layer4.{i}.conv2' for i in range(3)]
+        assert model.backbone.backbone.strides == (1, 2, 2, 1)
     model.eval()
     with torch.no_grad():
         out = model(torch.randn(1, 3, 64, 64))

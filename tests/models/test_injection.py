@@ -9,7 +9,8 @@ from mmattn.models.attentions import ChannelWindowAttention, DCSViTAttention
 from mmattn.models.backbones import AttentionBackbone
 from mmattn.models.injection import (ModuleWithAttention, inject_attention,
                                      injected_attentions,
-                                     logical_module_paths, probe_channels)
+                                     logical_module_paths, probe_channels,
+                                     remove_attention)
 from mmattn.registry import MODELS
 
 
@@ -369,3 +370,101 @@ def test_attention_without_in_channels_argument():
     # the wrapper indexes and tests true like the wrapped stage
     assert len(model.layer1) == 2 and bool(model.layer1)
     assert model.layer1[0] is model.layer1.wrapped[0]
+
+
+# Attention modules that are the identity at initialisation (zero-initialised
+# output BN, or CSA's alpha = 0).
+IDENTITY_AT_INIT = [
+    dict(type='NonLocalAttention'),
+    dict(type='ChannelWindowAttention'),
+    dict(type='MultiWindowAttention'),
+    dict(type='DCSAttention'),
+    dict(type='CompressedSelfAttention', num_bases=4),
+]
+
+
+@pytest.mark.parametrize('cfg', IDENTITY_AT_INIT, ids=lambda c: c['type'])
+def test_inject_then_remove_leaves_outputs_unchanged(cfg):
+    torch.manual_seed(0)
+    model = ResNet(18, base_channels=16, stem_channels=16)
+    stock = copy.deepcopy(model)
+    stock_modules = dict(model.named_modules())
+    x = torch.randn(2, 3, 32, 32)
+
+    after = inject_attention(model, cfg, after=['layer1', 'layer3'])
+    in_blocks = inject_attention(model, cfg, in_blocks='layer2.*')
+    assert len(injected_attentions(model)) == 4
+    # identity at init, exactly, with batch statistics and running ones
+    for mode in (True, False):
+        model.train(mode)
+        stock.train(mode)
+        with torch.no_grad():
+            assert torch.equal(model(x)[0], stock(x)[0])
+
+    removed = remove_attention(model, list(in_blocks))
+    assert list(removed) == list(in_blocks)
+    assert list(injected_attentions(model)) == list(after)
+    removed = remove_attention(model)
+    assert [type(m).__name__ for m in removed.values()] == [cfg['type']] * 2
+    assert injected_attentions(model) == {}
+    # the original modules are back in place, and the model is bit-identical
+    # to the stock one that saw the same inputs
+    modules = dict(model.named_modules())
+    assert modules.keys() == stock_modules.keys()
+    assert all(modules[name] is stock_modules[name] for name in modules)
+    state, stock_state = model.state_dict(), stock.state_dict()
+    assert state.keys() == stock_state.keys()
+    assert all(torch.equal(state[key], stock_state[key]) for key in state)
+    model.eval()
+    stock.eval()
+    with torch.no_grad():
+        assert torch.equal(model(x)[0], stock(x)[0])
+
+
+def test_remove_attention_nested_and_in_any_order():
+    model = MobileNetV2(widen_factor=0.5)
+    model.eval()
+    x = torch.randn(1, 3, 32, 32)
+    stock_layer2 = model.layer2
+    with torch.no_grad():
+        stock_out = model(x)[0]
+    inject_attention(model, dict(type='DCSAttention'), after='layer2')
+    inject_attention(model, dict(type='NonLocalAttention'), after='layer2')
+    inject_attention(model, dict(type='ChannelWindowAttention'),
+                     in_blocks='layer2.*')
+    paths = list(injected_attentions(model))
+    assert paths == [
+        'layer2.wrapped.wrapped.0.conv.2.attention',
+        'layer2.wrapped.wrapped.1.conv.2.attention',
+        'layer2.wrapped.attention', 'layer2.attention'
+    ]
+    # outer first: the inner paths are resolved before anything is removed
+    removed = remove_attention(model, [paths[3], paths[2], paths[0]])
+    assert list(removed) == [paths[0], paths[2], paths[3]]
+    assert list(injected_attentions(model)) == ['layer2.1.conv.2.attention']
+    remove_attention(model, 'layer2.1.conv.2.attention')
+    assert model.layer2 is stock_layer2
+    model.eval()
+    with torch.no_grad():
+        assert torch.equal(model(x)[0], stock_out)
+
+
+def test_remove_attention_errors_change_nothing():
+    model = tiny_vit()
+    inject_attention(model, dict(type='DCSViTAttention'),
+                     replace='layers.0.attn')
+    inject_attention(model, dict(type='SEAttention'),
+                     after='patch_embed.projection')
+    before = list(injected_attentions(model))
+    with pytest.raises(ValueError, match='replaced the original module'):
+        remove_attention(model,
+                         ['patch_embed.projection.attention', 'layers.0.attn'])
+    with pytest.raises(ValueError,
+                       match=r"injected: \['patch_embed.projection.attention"):
+        remove_attention(model, 'layers.1.attn')
+    with pytest.raises(TypeError, match='list of str'):
+        remove_attention(model, [])
+    assert list(injected_attentions(model)) == before
+    removed = remove_attention(model, 'patch_embed.projection.attention')
+    assert list(removed) == ['patch_embed.projection.attention']
+    assert list(injected_attentions(model)) == ['layers.0.attn']

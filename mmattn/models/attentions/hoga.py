@@ -367,7 +367,10 @@ class HOGAttention(BaseModule):
         return self._architecture
 
     def arch_parameters(self) -> List[nn.Parameter]:
-        """``[alpha]`` of the bound architecture (shared by all modules)."""
+        """``[alpha]`` of the bound architecture (shared by all modules);
+        ``[]`` for the fixed-genotype form, which has nothing to search."""
+        if not self.search:
+            return []
         return self._bound_architecture().arch_parameters()
 
     def derive_genotype(self) -> Genotype:

@@ -252,6 +252,78 @@ def test_carry_keeps_decimal_below_one():
     assert module.s_int.item() in (7, 0)
 
 
+def _weighted_loss(module, x, weight):
+    return (module(x) * weight).sum()
+
+
+@pytest.mark.parametrize('build', [
+    lambda: ChannelWindowAttention(6, init_windows=[(0.0, 3.0)]),
+    lambda: ChannelWindowAttention(
+        6, init_windows=[(0.0, 3.0)], interpolation='feature'),
+    lambda: MultiWindowAttention(6, window_length=2),
+])
+@pytest.mark.parametrize('start,length,crossing', [
+    (2, 3, 's'),  # s: 2 - eps -> 2 + eps
+    (6, 3, 's'),  # s wraps: 6 - eps == C - eps -> 0 + eps
+    (1, 4, 'l'),  # l: 4 - eps -> 4 + eps
+    (3, 3, 'sl'),  # both at once
+])
+def test_loss_is_continuous_across_an_integer_carry(build, start, length,
+                                                    crossing):
+    """Moving s (or l) across an integer, where carry_ moves a whole step
+    from the decimal to the integer part, does not make the loss jump."""
+    module = randomize_output(build()).double()
+    gen = torch.Generator().manual_seed(5)
+    x = torch.randn(2, 6, 3, 2, dtype=torch.float64, generator=gen)
+    weight = torch.randn(2, 6, 3, 2, dtype=torch.float64, generator=gen)
+    num = module.num_windows
+    # window 0 crosses; the others keep their initial (integer) windows
+    starts = [start - 1 if 's' in crossing else start] + \
+        module.s_int[1:].tolist()
+    lengths = [length - 1 if 'l' in crossing else length] + \
+        module.l_int[1:].tolist()
+
+    def loss_and_grad():
+        module.zero_grad()
+        loss = _weighted_loss(module, x, weight)
+        loss.backward()
+        grads = [p.grad[0].abs().item() for p in module.arch_parameters()]
+        return loss.item(), max(grads)
+
+    def set_decimals(value):
+        set_windows(module, starts, lengths)
+        with torch.no_grad():
+            if 's' in crossing:
+                module.s_dec[0] = value
+            if 'l' in crossing:
+                module.l_dec[0] = value
+
+    eps = 1e-6
+    set_decimals(1 - eps)
+    before, slope_before = loss_and_grad()
+    set_decimals(1.0)
+    at_one = _weighted_loss(module, x, weight).item()
+    module.carry_()
+    assert module.s_int[0].item() == start % 6
+    assert module.l_int[0].item() == length
+    assert module.s_dec[0].item() == 0 and module.l_dec[0].item() == 0
+    # at the integer itself, carrying does not change the output at all
+    at_zero = _weighted_loss(module, x, weight).item()
+    assert at_zero == pytest.approx(at_one, rel=1e-12, abs=1e-12)
+    set_decimals(1 + eps)
+    module.carry_()
+    assert module.s_int[0].item() == start % 6
+    assert module.s_dec[0].item() == pytest.approx(
+        eps if 's' in crossing else 0, abs=1e-9)
+    after, slope_after = loss_and_grad()
+    # a jump would be of the order of one channel's contribution (~1); a
+    # continuous loss moves by about 2 eps times its slope
+    assert abs(after - before) <= 4 * eps * (slope_before + slope_after) \
+        + 1e-9
+    assert abs(at_one) > 1e-3  # the loss is not trivially zero
+    assert module.num_windows == num
+
+
 def test_merge_windows_eq10():
     # overlapping: s_O = min s, l_O = max(s + l) - s_O
     assert merge_windows([(0, 8), (4, 8)], 32) == [(0, 12)]

@@ -123,6 +123,38 @@ def test_dcs_attention_matches_reference(affinity):
                                rtol=1e-4, atol=1e-5)
 
 
+@pytest.mark.parametrize('affinity', ['softmax', 'dot'])
+def test_dcs_attention_masks_are_binary_and_eval_is_repeatable(affinity):
+    """Inside the block, the forward uses exact {0, 1} masks in training and
+    in eval; two eval runs give identical masks and outputs."""
+    module = DCSAttention(6, affinity=affinity)
+    with torch.no_grad():
+        module.out_proj.norm.weight.fill_(1)  # the output depends on f
+    mixed_mask(module.mask)
+    masks = []
+    module.mask.register_forward_hook(
+        lambda mod, args, out: masks.append(out.detach().clone()))
+    x = torch.randn(2, 6, 3, 4)
+    module.train()
+    module(x)
+    module(x)
+    assert len(masks) == 2
+    for mask in masks:
+        assert mask.shape == (2, 12, 6)
+        assert ((mask == 0) | (mask == 1)).all()
+    # the Gumbel noise makes training masks differ, and some are 0
+    assert not torch.equal(masks[0], masks[1])
+    assert 0 < masks[0].sum() < masks[0].numel()
+    masks.clear()
+    module.eval()
+    first, second = module(x), module(x)
+    assert torch.equal(first, second)
+    assert not torch.allclose(first, x)
+    assert torch.equal(masks[0], masks[1])
+    assert ((masks[0] == 0) | (masks[0] == 1)).all()
+    assert 0 < masks[0].sum() < masks[0].numel()
+
+
 def test_dcs_attention_trains_the_mask():
     module = DCSAttention(6)
     with torch.no_grad():

@@ -243,6 +243,22 @@ def test_derive_genotype_takes_argmax_over_non_zero_ops():
     assert fixed(torch.randn(1, 8, 3, 3)).shape == (1, 8, 3, 3)
 
 
+@pytest.mark.parametrize('seed', [0, 1, 2])
+def test_derived_genotype_is_the_argmax_of_random_alpha(seed):
+    gen = torch.Generator().manual_seed(seed)
+    arch = HOGAArchitecture(num_groups=4)
+    with torch.no_grad():
+        arch.alpha.copy_(torch.randn(10, 9, generator=gen))
+    none = PRIMITIVE_NAMES.index('none')
+    genotype = arch.derive_genotype()
+    for row, (op, src, tgt) in enumerate(genotype.edges):
+        # an independent argmax: sort the row, skip 'none'
+        order = torch.argsort(arch.alpha[row].detach(), descending=True)
+        best = next(i for i in order.tolist() if i != none)
+        assert op == PRIMITIVE_NAMES[best]
+        assert (src, tgt) == hoga_edges(4)[row]
+
+
 def test_named_genotypes_build_and_run():
     autola = HOGA_GENOTYPES['autola']
     assert autola.num_groups == 4 and len(autola.edges) == 10
@@ -308,3 +324,11 @@ def test_mixed_op_is_the_weighted_sum():
     assert torch.allclose(op(x, w), 0.3 * x + 0.5 * op.ops[2](x))
     with pytest.raises(ValueError, match='3 weights'):
         op(x, w[:2])
+
+
+def test_fixed_genotype_has_no_architecture_parameters():
+    from mmattn.models.backbones import AttentionBackbone
+    backbone = AttentionBackbone(
+        backbone=dict(type='ResNet', depth=18),
+        attentions=[dict(cfg=dict(type='HOG_SE'), in_blocks='layer1.*')])
+    assert backbone.arch_parameters() == []

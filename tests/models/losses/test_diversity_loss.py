@@ -27,6 +27,31 @@ def test_diversity_loss_disjoint_masks_is_zero():
     assert torch.allclose(DiversityLoss()(masks), torch.tensor(0.0))
 
 
+def test_diversity_loss_disjoint_one_hot_masks_is_zero():
+    g, hw = 4, 9
+    positions = torch.tensor([[0, 3, 5, 8], [7, 1, 2, 4]])  # distinct per row
+    masks = torch.zeros(2, g, hw)
+    masks.scatter_(2, positions.unsqueeze(2), 1.0)
+    assert torch.equal(DiversityLoss()(masks), torch.tensor(0.0))
+    # two modes on the same position: one mode's mass (1) is not counted
+    masks[1, 1] = masks[1, 0]
+    assert torch.allclose(DiversityLoss()(masks), torch.tensor(0.5))
+
+
+@pytest.mark.parametrize('g', [1, 2, 8])
+def test_diversity_loss_lies_in_zero_to_g_minus_one(g):
+    gen = torch.Generator().manual_seed(g)
+    # soft masks from flat to nearly one-hot
+    for temperature in (0.01, 1.0, 100.0):
+        logits = torch.randn(16, g, 12, generator=gen) / temperature
+        loss = DiversityLoss()(logits.softmax(dim=-1))
+        assert -1e-6 <= loss.item() <= g - 1 + 1e-6
+    one_hot = torch.zeros(16, g, 12)
+    one_hot.scatter_(2, torch.randint(0, 12, (16, g, 1), generator=gen), 1)
+    loss = DiversityLoss()(one_hot)
+    assert 0 <= loss.item() <= g - 1
+
+
 def test_diversity_loss_hand_computed_value():
     # G = 2, HW = 4: max per position [0.5, 0.5, 0.25, 0.25] -> 2 - 1.5
     m1 = torch.tensor([0.5, 0.5, 0.0, 0.0])
