@@ -1,9 +1,12 @@
 """Run-time switches that tools/train.py and tools/test.py apply to any config."""
+import argparse
 import difflib
 import inspect
+import os
+import os.path as osp
 
 import torch
-from mmengine.config import Config
+from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
 
 
@@ -84,3 +87,38 @@ def check_cfg_options(cfg: Config, options: dict) -> None:
             hint = f'; did you mean {close}?' if close else ''
             raise KeyError(f'--cfg-options {option}: the config has no key '
                            f'{top!r}{hint}')
+
+
+def add_runner_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options tools/train.py and tools/test.py share."""
+    parser.add_argument('--work-dir', help='where logs and checkpoints go')
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override config keys, e.g. train_cfg.max_epochs=2')
+    parser.add_argument(
+        '--launcher',
+        choices=['none', 'pytorch', 'slurm', 'mpi'],
+        default='none',
+        help='job launcher')
+    # torchrun < 2.0 passes --local_rank, newer ones set LOCAL_RANK.
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+
+
+def load_tool_config(args: argparse.Namespace) -> Config:
+    """Read ``args.config`` and apply the shared options of
+    :func:`add_runner_arguments` (checked ``--cfg-options``, launcher,
+    ``--work-dir`` defaulting to ``work_dirs/<config name>``)."""
+    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
+    cfg = Config.fromfile(args.config)
+    cfg.launcher = args.launcher
+    if args.cfg_options is not None:
+        check_cfg_options(cfg, args.cfg_options)
+        cfg.merge_from_dict(args.cfg_options)
+    if args.work_dir is not None:
+        cfg.work_dir = args.work_dir
+    elif cfg.get('work_dir') is None:
+        cfg.work_dir = osp.join('./work_dirs',
+                                osp.splitext(osp.basename(args.config))[0])
+    return cfg

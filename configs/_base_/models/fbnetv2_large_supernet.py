@@ -1,26 +1,4 @@
-# FBNetV2-Large supernet, 3x depth (seed 000 table 6, seed 001 table III)
-# in a Re-ID model: 1x1 conv to 1984 channels, BNNeck, ID + triplet.
-# The search wraps it with attention after each stage, e.g.
-#   backbone=dict(type='AttentionBackbone', backbone=<this backbone>,
-#                 attentions=[dict(cfg=dict(type='DCSAttention'),
-#                                  after=['stage1', 'stage2', 'stage3',
-#                                         'stage4'])])
-# After the search, FBNetV2Supernet.export_arch() gives the dict for
-# dict(type='FBNetV2Subnet', arch=...) in the retrain config.
-model = dict(
-    type='ReID',
-    backbone=dict(
-        type='FBNetV2Supernet',
-        arch='large',
-        out_indices=(4, ),
-        gumbel_tau=5.0,  # tau0; x exp(-0.045) per epoch by a hook
-        flops_input_size=(256, 128)),
-    neck=dict(type='BNNeck', in_channels=1984),
-    head=dict(
-        type='ReIDHead',
-        num_classes=751,
-        in_channels=1984,
-        loss_id=dict(
-            type='LabelSmoothLoss', label_smooth_val=0.1, loss_weight=1.0),
-        loss_triplet=dict(type='TripletLoss', margin=0.3, loss_weight=1.0)),
-)
+# FBNetV2-Large supernet, 3x depth (seed 000 table 6, seed 001 table III);
+# otherwise as fbnetv2_base_supernet.py.
+_base_ = './fbnetv2_base_supernet.py'
+model = dict(backbone=dict(arch='large'))
