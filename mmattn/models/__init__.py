@@ -4,4 +4,6 @@ from .heads import *  # noqa: F401,F403
 from .losses import *  # noqa: F401,F403
 from .necks import *  # noqa: F401,F403
 from .reid import *  # noqa: F401,F403
-from .injection import inject_attention, injected_attentions  # noqa: F401
+from .search import *  # noqa: F401,F403
+from .injection import (inject_attention, injected_attentions,  # noqa: F401
+                        remove_attention)

@@ -1,0 +1,8 @@
+# Seed 001 table VI: FBNetV2-Large (Self-Attention) with IBB: the searched
+# subnet with vanilla non-local blocks after each stage instead of DCS.
+_base_ = ['./dcs-dnas_fbnetv2-large_retrain_market1501.py']
+model = dict(
+    backbone=dict(backbone=dict(attentions=[
+        dict(cfg=dict(type='NonLocalAttention'),
+             after=['stage1', 'stage2', 'stage3', 'stage4'])
+    ])))

@@ -1,0 +1,7 @@
+# DCS-DNAS retraining on FBNetV2-xlarge.
+_base_ = ['./dcs-dnas_fbnetv2_retrain_market1501.py']
+model = dict(
+    backbone=dict(
+        arch_file='work_dirs/dcs-dnas_fbnetv2-xlarge_search_market1501/'
+        'architecture.json',
+        backbone=dict(backbone=dict(arch='xlarge'))))

@@ -1,0 +1,10 @@
+from .architecture_hooks import ArchitectureLoggerHook, ExportArchitectureHook
+from .gumbel_temperature_hook import GumbelTemperatureHook
+from .ib_variational_hook import IBVariationalHook
+from .reproducibility_hooks import CheckInvalidLossHook, EpochSeedHook
+
+__all__ = [
+    'ArchitectureLoggerHook', 'ExportArchitectureHook',
+    'GumbelTemperatureHook', 'IBVariationalHook', 'CheckInvalidLossHook',
+    'EpochSeedHook'
+]

@@ -1,0 +1,3 @@
+from .bilevel_constructor import BilevelOptimWrapperConstructor
+
+__all__ = ['BilevelOptimWrapperConstructor']
