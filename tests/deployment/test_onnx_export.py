@@ -1,0 +1,99 @@
+"""ONNX export of the test feature extractor (Re-ID and classifier)."""
+import os.path as osp
+
+import numpy as np
+import pytest
+import torch
+import torch.nn as nn
+
+from conftest import REPO_ROOT
+from mmattn.apis import init_model
+from mmattn.deployment import (FeatureExtractor, derive_inference_model,
+                               export_onnx, onnx_features)
+from mmattn.models.attentions import (FixedChannelWindowAttention,
+                                      HOGAArchitecture, HOGAttention,
+                                      bind_shared_architecture)
+
+
+def randomise_norms(model, seed=0):
+    """Random BN statistics and affine terms: zero-initialised attention
+    outputs would otherwise hide the attention from the comparison."""
+    gen = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for m in model.modules():
+            if isinstance(m, nn.modules.batchnorm._BatchNorm):
+                n = m.num_features
+                m.weight.copy_(0.5 + torch.rand(n, generator=gen))
+                m.bias.copy_(0.2 * torch.randn(n, generator=gen))
+                m.running_mean.copy_(0.1 * torch.randn(n, generator=gen))
+                m.running_var.copy_(0.5 + torch.rand(n, generator=gen))
+    return model
+
+
+def check_export(model, path, size):
+    export_onnx(model, path, (1, 3, *size))
+    # A different batch size than the export: the batch axis is dynamic.
+    x = torch.randn(3, 3, *size, generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        expected = FeatureExtractor(model)(x).numpy()
+    got = onnx_features(path, x.numpy())
+    assert got.shape == expected.shape
+    np.testing.assert_allclose(got, expected, atol=1e-4, rtol=0)
+    return expected
+
+
+@pytest.mark.parametrize('config', [
+    'configs/reid/demo_dcs_mobilenetv2_synthetic.py',
+    'configs/attentions/da-multi_mobilenet-v2.py'
+])
+def test_onnx_matches_pytorch(config, tmp_path):
+    model = randomise_norms(init_model(osp.join(REPO_ROOT, config)))
+    feats = check_export(model, str(tmp_path / 'model.onnx'), (64, 32))
+    if 'reid' in config:
+        # Re-ID: the L2-normalised embedding.
+        np.testing.assert_allclose(np.linalg.norm(feats, axis=1), 1,
+                                   atol=1e-5)
+    else:
+        # Classifier: the pre-logits feature (1280-d MobileNetV2).
+        assert feats.shape == (3, 1280)
+
+
+def test_derived_da_model_exports_and_matches(tmp_path):
+    model = randomise_norms(init_model(osp.join(
+        REPO_ROOT, 'configs/attentions/da-multi_mobilenet-v2.py')))
+    x = torch.randn(2, 3, 64, 32)
+    with torch.no_grad():
+        before = FeatureExtractor(model)(x)
+    replaced = derive_inference_model(model)
+    assert sorted(replaced) == [
+        f'backbone.backbone.{layer}.attention'
+        for layer in ('layer2', 'layer3', 'layer5', 'layer7')
+    ]
+    assert all(isinstance(m, FixedChannelWindowAttention)
+               for path, m in model.named_modules() if path in replaced)
+    # The initial windows are integers: the derived model is the same
+    # function.
+    with torch.no_grad():
+        torch.testing.assert_close(FeatureExtractor(model)(x), before,
+                                   atol=1e-5, rtol=1e-5)
+    check_export(model, str(tmp_path / 'derived.onnx'), (64, 32))
+
+
+def test_derive_hoga_search_module():
+    model = nn.Sequential(HOGAttention(8, search=True)).eval()
+    arch = bind_shared_architecture(model, HOGAArchitecture(4))
+    with torch.no_grad():
+        arch.alpha.zero_()
+        arch.alpha[:, arch.primitives.index('skip_connect')] = 1.0
+        arch.alpha[0, arch.primitives.index('se')] = 2.0
+    search = model[0]
+    replaced = derive_inference_model(model)
+    assert replaced == {'0': 'HOGAttention'}
+    fixed = model[0]
+    assert not fixed.search
+    assert fixed.genotype.ops == ('se', ) + ('skip_connect', ) * 9
+    chosen = search.edge_ops[0].ops[search.primitives.index('se')]
+    for a, b in zip(fixed.edge_ops[0].state_dict().values(),
+                    chosen.state_dict().values()):
+        assert torch.equal(a, b)
+    assert fixed(torch.randn(1, 8, 4, 4)).shape == (1, 8, 4, 4)
