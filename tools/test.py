@@ -21,7 +21,7 @@ def parse_args():
     parser.add_argument('checkpoint', help='checkpoint file')
     parser.add_argument(
         '--out',
-        help='save the test features, labels and cameras (.npz) and the '
+        help='save the test features and labels (.npz) and the '
         'metrics (same name, .json)')
     add_runner_arguments(parser)
     return parser.parse_args()
@@ -44,7 +44,7 @@ def main():
         if not isinstance(evaluator, (list, tuple)):
             evaluator = [evaluator]
         cfg.test_evaluator = [
-            *evaluator, dict(type='DumpReIDFeatures', out_file=args.out)
+            *evaluator, dict(type='DumpFeatures', out_file=args.out)
         ]
 
     if 'runner_type' not in cfg:

@@ -56,9 +56,10 @@ def test_every_attention_has_its_backbones():
 @pytest.mark.parametrize('path', CONFIGS, ids=osp.basename)
 def test_config_builds_and_runs(path):
     cfg = Config.fromfile(path)
-    assert cfg.default_scope == 'mmattn'
+    # Model snippets: no default_scope, so they compose with the runtime.
+    assert 'default_scope' not in cfg
     cfg.model.head.num_classes = 7
-    with DefaultScope.overwrite_default_scope(cfg.default_scope):
+    with DefaultScope.overwrite_default_scope('mmattn'):
         model = MODELS.build(cfg.model)
     attention, backbone = osp.basename(path)[:-3].split('_')
     injected = model.backbone.injected_attentions()

@@ -50,7 +50,7 @@ def run(args, check=True, env=None):
 
 def metrics_in_log(text):
     """The last 'reid/...' metric line printed by mmengine."""
-    found = re.findall(r'reid/mAP: ([\d.]+)\s+reid/mINP: ([\d.]+)', text)
+    found = re.findall(r'reid/mAP: ([\d.]+).*?reid/mINP: ([\d.]+)', text)
     assert found, text[-3000:]
     return [float(v) for v in found[-1]]
 
@@ -85,7 +85,8 @@ def test_test_tool_saves_features_and_metrics(trained, market_root,
     saved = np.load(out)
     n_query = len(os.listdir(osp.join(market_root, 'query')))
     assert saved['is_query'].sum() == n_query
-    assert saved['features'].shape[0] == len(saved['pids'])
+    assert saved['features'].shape[0] == len(saved['labels'])
+    assert (saved['camera_ids'] >= 0).all()
     np.testing.assert_allclose(
         np.linalg.norm(saved['features'], axis=1), 1, atol=1e-5)
     with open(out[:-4] + '.json') as f:

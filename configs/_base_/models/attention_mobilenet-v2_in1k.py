@@ -1,6 +1,6 @@
 # ImageNet classifier: MobileNetV2 wrapped by AttentionBackbone; the configs in
-# configs/attentions/ fill ``model.backbone.attentions``.
-default_scope = 'mmattn'
+# configs/attentions/ fill ``model.backbone.attentions``. No default_scope
+# here, so that it composes with default_runtime.py.
 
 model = dict(
     type='ImageClassifier',

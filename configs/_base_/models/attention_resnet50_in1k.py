@@ -1,22 +1,7 @@
 # ImageNet classifier: ResNet-50 wrapped by AttentionBackbone; the configs in
-# configs/attentions/ fill ``model.backbone.attentions``.
-default_scope = 'mmattn'
-
+# configs/attentions/ fill ``model.backbone.attentions``. No default_scope
+# here, so that it composes with default_runtime.py.
+_base_ = './attention_resnet18_in1k.py'
 model = dict(
-    type='ImageClassifier',
-    backbone=dict(
-        type='AttentionBackbone',
-        backbone=dict(
-            type='ResNet',
-            depth=50,
-            num_stages=4,
-            out_indices=(3, ),
-            style='pytorch'),
-        attentions=[]),
-    neck=dict(type='GlobalAveragePooling'),
-    head=dict(
-        type='LinearClsHead',
-        num_classes=1000,
-        in_channels=2048,
-        loss=dict(type='CrossEntropyLoss', loss_weight=1.0),
-        topk=(1, 5)))
+    backbone=dict(backbone=dict(depth=50)),
+    head=dict(in_channels=2048))

@@ -190,12 +190,14 @@ class ReIDMetric(BaseMetric):
                 f'{len(query)} queries have no valid gallery match and are '
                 'skipped', logger='current')
         cmc = result.get('single_shot_cmc', result['cmc'])
+        # mAP first: CheckpointHook(save_best='auto') keeps the best of the
+        # first metric and knows 'mAP' is better when greater.
         metrics = {}
+        if 'mAP' in self.metrics:
+            metrics['mAP'] = float(result['mAP'])
         if 'cmc' in self.metrics:
             for k in self.topk:
                 metrics[f'rank{k}'] = float(cmc[k - 1])
-        if 'mAP' in self.metrics:
-            metrics['mAP'] = float(result['mAP'])
         if 'mINP' in self.metrics:
             metrics['mINP'] = float(result['mINP'])
         return metrics
