@@ -1,4 +1,5 @@
+from .pcb import PCBReID
 from .reid import ReID
 from .transreid import TransReIDModel
 
-__all__ = ['ReID', 'TransReIDModel']
+__all__ = ['PCBReID', 'ReID', 'TransReIDModel']

@@ -1,0 +1,3 @@
+# ResNet-32 + HOG_SE (K = 4) in every residual block (seed 004 table 6).
+_base_ = ['./resnet32_cifar10.py', '../_base_/models/block_attentions.py']
+model = dict(backbone=dict(attentions={{_base_.hog_se_in_blocks}}))

@@ -1,0 +1,3 @@
+# ResNet-34 on ImageNet (seed 004 table 4).
+_base_ = ['./resnet18_8xb32_in1k.py']
+model = dict(backbone=dict(backbone=dict(depth=34)))

@@ -1,0 +1,4 @@
+# ResNet-50 on ImageNet (seed 004 table 4).
+_base_ = ['./resnet18_8xb32_in1k.py']
+model = dict(
+    backbone=dict(backbone=dict(depth=50)), head=dict(in_channels=2048))
