@@ -1,3 +1,4 @@
 from .bnneck import BNNeck
+from .face_embedding import FaceEmbeddingNeck
 
-__all__ = ['BNNeck']
+__all__ = ['BNNeck', 'FaceEmbeddingNeck']

@@ -1,0 +1,6 @@
+# The plain ResNet50 baseline of seed 003 table 4 (cosface): the StRA config
+# without attention and without the diversity loss.
+_base_ = './stra-resnet50_cosface_face.py'
+model = dict(
+    backbone=dict(attentions=[]),
+    diversity_loss=None)

@@ -1,0 +1,11 @@
+# Evaluate a ResNet50-StRA face model on CPLFW given as a pair list
+# (FacePairList: "path1 path2 label [fold]" lines in data/cplfw/pairs_list.txt,
+# paths relative to data/cplfw). The head is unused at test time, so any
+# checkpoint of the StRA model works (load warnings about head keys of a
+# softmax / CosFace checkpoint are harmless); for a baseline ResNet50
+# checkpoint also pass --cfg-options model.backbone.attentions=[].
+_base_ = './stra-resnet50_arcface_face.py'
+test_dataloader = dict(
+    dataset=dict(_delete_=True, type='FacePairList', data_root='data/cplfw',
+                 ann_file='pairs_list.txt', name='cplfw',
+                 pipeline={{_base_.test_pipeline}}))

@@ -1,0 +1,111 @@
+"""The face recognition model: backbone -> embedding neck -> margin head."""
+from typing import Dict, List, Optional
+
+import torch
+import torch.nn.functional as F
+from mmengine.model import BaseModel
+from mmpretrain.structures import DataSample
+
+from mmattn.registry import MODELS
+from ..attentions.stra import collect_mode_masks
+
+
+@MODELS.register_module()
+class FaceRecognizer(BaseModel):
+    """Face recognition model (seed 003 section 5.2).
+
+    Training: backbone -> :class:`FaceEmbeddingNeck` -> a face head
+    (:class:`SoftmaxFaceHead`, :class:`CosFaceHead` or :class:`ArcFaceHead`),
+    plus, when ``diversity_loss`` is set, the StRA diversity loss on the mode
+    masks of every StRA block of the backbone (``loss_diversity``).
+    Testing: the embeddings of the image and of its horizontal flip are
+    concatenated and L2-normalised (a (B, 2D) ``pred_feature`` per sample),
+    which :class:`FaceVerificationMetric` compares by cosine similarity.
+
+    Args:
+        backbone (dict): Backbone config, e.g. ``AttentionBackbone`` wrapping
+            ResNet-50 with StRA in ``layer4.*.conv2``.
+        neck (dict): Usually :class:`FaceEmbeddingNeck`.
+        head (dict): A face head config.
+        diversity_loss (dict, optional): E.g.
+            ``dict(type='DiversityLoss', loss_weight=0.1)`` (seed 003's
+            face weight). Needs StRA blocks with mode attention in the
+            backbone. Defaults to None (no diversity loss).
+        flip_test (bool): Concatenate the flipped image's embedding at test
+            time. Defaults to True.
+        data_preprocessor (dict, optional): Defaults to mmpretrain's
+            ``ClsDataPreprocessor``.
+        init_cfg (dict, optional): Initialisation config.
+
+    Shapes:
+        inputs: (B, 3, H, W); embeddings (B, D); test features (B, 2D).
+    """
+
+    def __init__(self,
+                 backbone: dict,
+                 neck: dict,
+                 head: dict,
+                 diversity_loss: Optional[dict] = None,
+                 flip_test: bool = True,
+                 data_preprocessor: Optional[dict] = None,
+                 init_cfg: Optional[dict] = None):
+        data_preprocessor = dict(data_preprocessor or {})
+        data_preprocessor.setdefault('type', 'ClsDataPreprocessor')
+        super().__init__(
+            data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+        self.backbone = MODELS.build(backbone)
+        self.neck = MODELS.build(neck)
+        self.head = MODELS.build(head)
+        self.diversity_loss = (MODELS.build(diversity_loss)
+                               if diversity_loss is not None else None)
+        self.flip_test = flip_test
+
+    def extract_feat(self, inputs: torch.Tensor) -> torch.Tensor:
+        """Backbone + neck: the embedding (B, D)."""
+        feats = self.neck(self.backbone(inputs))
+        return feats[-1] if isinstance(feats, (tuple, list)) else feats
+
+    def forward(self,
+                inputs: torch.Tensor,
+                data_samples: Optional[List[DataSample]] = None,
+                mode: str = 'tensor'):
+        if mode == 'loss':
+            return self.loss(inputs, data_samples)
+        if mode == 'predict':
+            return self.predict(inputs, data_samples)
+        if mode == 'tensor':
+            return self.embed(inputs)
+        raise ValueError(f"FaceRecognizer: invalid mode {mode!r}; expected "
+                         "'loss', 'predict' or 'tensor'")
+
+    def loss(self, inputs: torch.Tensor,
+             data_samples: List[DataSample]) -> Dict[str, torch.Tensor]:
+        losses = self.head.loss(self.extract_feat(inputs), data_samples)
+        if self.diversity_loss is not None:
+            masks = collect_mode_masks(self.backbone)
+            if not masks:
+                raise ValueError(
+                    'FaceRecognizer: diversity_loss is set but the backbone '
+                    'has no StRA block with mode attention; drop '
+                    'model.diversity_loss or add StRA to the backbone')
+            losses['loss_diversity'] = self.diversity_loss(masks)
+        return losses
+
+    def embed(self, inputs: torch.Tensor) -> torch.Tensor:
+        """L2-normalised test features: (B, 2D) with ``flip_test``, else
+        (B, D)."""
+        feats = self.extract_feat(inputs)
+        if self.flip_test:
+            feats = torch.cat([feats, self.extract_feat(inputs.flip(3))],
+                              dim=1)
+        return F.normalize(feats, dim=1)
+
+    def predict(self, inputs: torch.Tensor,
+                data_samples: Optional[List[DataSample]] = None
+                ) -> List[DataSample]:
+        feats = self.embed(inputs)
+        if data_samples is None:
+            data_samples = [DataSample() for _ in range(len(feats))]
+        for sample, feat in zip(data_samples, feats):
+            sample.set_field(feat, 'pred_feature', field_type='data')
+        return data_samples
