@@ -7,3 +7,12 @@ __all__ = [
     'BaseReIDDataset', 'Market1501', 'DukeMTMCReID', 'MSMT17', 'CUHK03NP',
     'make_synthetic_reid', 'DEMO_PRESET', 'TINY_PRESET'
 ]
+from .face import (BaseFacePairDataset, FaceImageFolder,  # noqa: E402
+                   FacePairList, LFWPairs)
+__all__ += [
+    'BaseFacePairDataset', 'FaceImageFolder', 'FacePairList', 'LFWPairs'
+]
+from .brown import BrownDataset  # noqa: E402
+from .patch_transforms import (PackPatchInputs,  # noqa: E402
+                               RandomPatchFlipRotate)
+__all__ += ['BrownDataset', 'PackPatchInputs', 'RandomPatchFlipRotate']

@@ -1,5 +1,7 @@
 from .attentions import *  # noqa: F401,F403
 from .backbones import *  # noqa: F401,F403
+from .descriptors import *  # noqa: F401,F403
+from .face import *  # noqa: F401,F403
 from .heads import *  # noqa: F401,F403
 from .losses import *  # noqa: F401,F403
 from .necks import *  # noqa: F401,F403

@@ -7,3 +7,14 @@ __all__ = [
     'CameraStyle', 'PersonAppearance', 'make_synthetic_reid',
     'render_person_image'
 ]
+from .patches import (DEMO_PATCHES_PRESET,  # noqa: E402
+                      TINY_PATCHES_PRESET, make_synthetic_patches)
+__all__ += [
+    'DEMO_PATCHES_PRESET', 'TINY_PATCHES_PRESET', 'make_synthetic_patches'
+]
+from .faces import (DEMO_FACE_PRESET, TINY_FACE_PRESET,  # noqa: E402
+                    FaceIdentity, make_synthetic_faces, render_face)
+__all__ += [
+    'DEMO_FACE_PRESET', 'TINY_FACE_PRESET', 'FaceIdentity',
+    'make_synthetic_faces', 'render_face'
+]

@@ -1,0 +1,30 @@
+import glob
+import os.path as osp
+
+import pytest
+from mmengine.config import Config
+
+from conftest import REPO_ROOT
+from mmattn.registry import MODELS
+
+CONFIGS = sorted(glob.glob(osp.join(REPO_ROOT, 'configs/descriptors/*.py')))
+
+
+@pytest.mark.parametrize('path', CONFIGS, ids=osp.basename)
+def test_descriptor_config_builds(path):
+    cfg = Config.fromfile(path)
+    model = MODELS.build(cfg.model)
+    uses_csa = 'csa' in osp.basename(path)
+    assert (model.backbone.__class__.__name__ == 'AttentionBackbone') == \
+        uses_csa
+    train = cfg.train_dataloader.dataset
+    test = cfg.test_dataloader.dataset
+    assert not set(train.sequences) & set(test.sequences)
+    if 'demo' not in path:
+        # Seed 002 / HardNet schedule.
+        assert cfg.optim_wrapper.optimizer == dict(
+            type='SGD', lr=10.0, momentum=0.9, weight_decay=1e-4)
+        assert cfg.train_cfg.max_epochs == 10
+        assert train.num_pairs == 5_000_000 and train.chunk_size == 1024
+        assert cfg.param_scheduler[0].end_factor == 0.0
+        assert test.pairs_file == 'm50_100000_100000_0.txt'
