@@ -30,16 +30,45 @@ def test_every_table_row_has_a_config():
             assert f'{kind}{net}_8xb32_in1k' in names
     assert {'wide-se_resnet20_cifar10', 'hog-cbam_resnet32_cifar10',
             'hoga_resnext29-8x4d_cifar10', 'da-multi_mobilenet-v2_8xb32_in1k',
-            'non-local_mobilenet-v2_8xb32_in1k'} <= names
+            'non-local_mobilenet-v2_8xb32_in1k', 'fbnetv2_8xb32_in1k',
+            'non-local_fbnetv2_8xb32_in1k',
+            'da-multi_fbnetv2_8xb32_in1k'} <= names
+
+
+@pytest.fixture(scope='module')
+def fbnetv2_arch_file(tmp_path_factory):
+    """The architecture JSON of a (not trained) DA-DNAS-style search."""
+    from mmattn.models.search import save_architecture
+    searched = MODELS.build(
+        dict(type='ImageClassifier',
+             backbone=dict(
+                 type='AttentionBackbone',
+                 backbone=dict(type='FBNetV2Supernet', arch='base',
+                               out_indices=(4, )),
+                 attentions=[dict(cfg=dict(type='ChannelWindowAttention'),
+                                  after=['stage1'])]),
+             neck=dict(type='GlobalAveragePooling'),
+             head=dict(type='LinearClsHead', num_classes=10,
+                       in_channels=1984)))
+    path = str(tmp_path_factory.mktemp('arch') / 'architecture.json')
+    save_architecture(searched, path)
+    return path
 
 
 @pytest.mark.parametrize('path', CONFIGS, ids=osp.basename)
-def test_config_parses_and_model_builds(path):
+def test_config_parses_and_model_builds(path, fbnetv2_arch_file):
     cfg = Config.fromfile(path)
     assert cfg.model.type == 'ImageClassifier'
     assert cfg.train_cfg.max_epochs in (100, 300, 500)
+    backbone = cfg.model.backbone
+    if backbone.type == 'SearchedBackbone':
+        # FBNetV2 (seed 000 table 4): the derived subnet of a search.
+        backbone.arch_file = fbnetv2_arch_file
+        backbone = backbone.backbone
     model = MODELS.build(cfg.model)
-    attentions = cfg.model.backbone.get('attentions', [])
+    if 'fbnetv2' in path:
+        assert type(model.backbone.backbone).__name__ == 'FBNetV2Subnet'
+    attentions = backbone.get('attentions', [])
     injected = model.backbone.injected_attentions()
     assert bool(injected) == bool(attentions)
     if 'cifar' in path:

@@ -381,7 +381,8 @@ def apply_fixed_windows(module: nn.Module, arch: dict,
 def build_searched_backbone(backbone: dict,
                             arch_file: Optional[str] = None,
                             arch: Optional[dict] = None,
-                            path_prefix: str = 'backbone.') -> nn.Module:
+                            path_prefix: str = 'backbone.',
+                            fix_windows: bool = True) -> nn.Module:
     """Build the fixed backbone of a searched architecture.
 
     Registered as ``SearchedBackbone``: a config names the backbone config
@@ -400,6 +401,10 @@ def build_searched_backbone(backbone: dict,
             ``arch_file``.
         path_prefix (str): Path of the backbone in the searched network.
             Defaults to ``'backbone.'`` (the backbone of a ReID / classifier).
+        fix_windows (bool): Replace the DA modules by the exported fixed
+            windows (retraining after a search). False keeps the DA modules
+            of ``backbone`` searchable, e.g. multi-window DA trained jointly
+            on the derived FBNetV2 subnet (seed 000 table 4).
 
     Returns:
         nn.Module: The backbone with the FBNetV2 subnet, the fixed HOGA
@@ -414,7 +419,8 @@ def build_searched_backbone(backbone: dict,
     arch = load_architecture_file(arch_file) if arch is None else \
         check_architecture(arch)
     module = MODELS.build(fix_config(backbone, arch, path_prefix))
-    apply_fixed_windows(module, arch, path_prefix)
+    if fix_windows:
+        apply_fixed_windows(module, arch, path_prefix)
     return module
 
 
