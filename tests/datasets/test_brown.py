@@ -1,5 +1,4 @@
 """The Brown release reader on generated files (incl. malformed ones)."""
-import os.path as osp
 import shutil
 
 import cv2

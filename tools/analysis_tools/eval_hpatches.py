@@ -56,7 +56,7 @@ def build_describe(model, device):
     def describe(patches):
         inputs = torch.from_numpy(patches).to(device)[:, None, None]
         data = model.data_preprocessor(dict(inputs=inputs), False)
-        return model.extract_descriptors(data['inputs'])[:, 0].cpu().numpy()
+        return model.embed(data['inputs'])[:, 0].cpu().numpy()
 
     return describe
 

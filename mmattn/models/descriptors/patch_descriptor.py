@@ -2,14 +2,14 @@
 from typing import Dict, List, Optional
 
 import torch
-from mmengine.model import BaseModel
 from mmpretrain.structures import DataSample
 
 from mmattn.registry import MODELS
+from ..embedding_model import EmbeddingModel
 
 
 @MODELS.register_module()
-class PatchDescriptor(BaseModel):
+class PatchDescriptor(EmbeddingModel):
     """A patch descriptor network trained on matching pairs (HardNet).
 
     Every input sample is a stack of P patches. Training takes pairs
@@ -45,7 +45,7 @@ class PatchDescriptor(BaseModel):
         self.backbone = MODELS.build(backbone)
         self.loss_module = MODELS.build(loss or dict(type='HardNetLoss'))
 
-    def extract_descriptors(self, inputs: torch.Tensor) -> torch.Tensor:
+    def embed(self, inputs: torch.Tensor) -> torch.Tensor:
         """Descriptors of a (B, P, C, H, W) stack, as (B, P, D)."""
         if inputs.dim() != 5:
             raise ValueError('PatchDescriptor: expected inputs of (B, P, C, '
@@ -56,26 +56,13 @@ class PatchDescriptor(BaseModel):
             out = out[-1]
         return out.view(batch, num, -1)
 
-    def forward(self,
-                inputs: torch.Tensor,
-                data_samples: Optional[List[DataSample]] = None,
-                mode: str = 'tensor'):
-        if mode == 'loss':
-            return self.loss(inputs, data_samples)
-        if mode == 'predict':
-            return self.predict(inputs, data_samples)
-        if mode == 'tensor':
-            return self.extract_descriptors(inputs)
-        raise ValueError("PatchDescriptor: invalid mode {!r}; expected "
-                         "'loss', 'predict' or 'tensor'".format(mode))
-
     def loss(self, inputs: torch.Tensor,
              data_samples: Optional[List[DataSample]] = None
              ) -> Dict[str, torch.Tensor]:
         if inputs.dim() != 5 or inputs.shape[1] != 2:
             raise ValueError('PatchDescriptor: training takes pairs, inputs '
                              f'of (B, 2, C, H, W); got {tuple(inputs.shape)}')
-        descriptors = self.extract_descriptors(inputs)
+        descriptors = self.embed(inputs)
         labels = None
         if data_samples is not None and all(
                 'point_ids' in sample for sample in data_samples):
@@ -90,7 +77,7 @@ class PatchDescriptor(BaseModel):
                 inputs: torch.Tensor,
                 data_samples: Optional[List[DataSample]] = None
                 ) -> List[DataSample]:
-        descriptors = self.extract_descriptors(inputs)
+        descriptors = self.embed(inputs)
         if data_samples is None:
             data_samples = [DataSample() for _ in range(len(descriptors))]
         for sample, desc in zip(data_samples, descriptors):

@@ -3,15 +3,15 @@ from typing import Dict, List, Optional
 
 import torch
 import torch.nn.functional as F
-from mmengine.model import BaseModel
 from mmpretrain.structures import DataSample
 
 from mmattn.registry import MODELS
+from ..embedding_model import EmbeddingModel
 from ..attentions.stra import collect_mode_masks
 
 
 @MODELS.register_module()
-class FaceRecognizer(BaseModel):
+class FaceRecognizer(EmbeddingModel):
     """Face recognition model (seed 003 section 5.2).
 
     Training: backbone -> :class:`FaceEmbeddingNeck` -> a face head
@@ -64,19 +64,6 @@ class FaceRecognizer(BaseModel):
         """Backbone + neck: the embedding (B, D)."""
         feats = self.neck(self.backbone(inputs))
         return feats[-1] if isinstance(feats, (tuple, list)) else feats
-
-    def forward(self,
-                inputs: torch.Tensor,
-                data_samples: Optional[List[DataSample]] = None,
-                mode: str = 'tensor'):
-        if mode == 'loss':
-            return self.loss(inputs, data_samples)
-        if mode == 'predict':
-            return self.predict(inputs, data_samples)
-        if mode == 'tensor':
-            return self.embed(inputs)
-        raise ValueError(f"FaceRecognizer: invalid mode {mode!r}; expected "
-                         "'loss', 'predict' or 'tensor'")
 
     def loss(self, inputs: torch.Tensor,
              data_samples: List[DataSample]) -> Dict[str, torch.Tensor]:

@@ -3,14 +3,14 @@ from typing import Dict, List, Optional
 
 import torch
 import torch.nn.functional as F
-from mmengine.model import BaseModel
 from mmpretrain.structures import DataSample
 
 from mmattn.registry import MODELS
+from ..embedding_model import EmbeddingModel
 
 
 @MODELS.register_module()
-class ReID(BaseModel):
+class ReID(EmbeddingModel):
     """Person re-identification model.
 
     Training returns the head's losses (ID + triplet by default). Testing
@@ -58,19 +58,6 @@ class ReID(BaseModel):
     def extract_feat(self, inputs: torch.Tensor):
         """Backbone + neck: ``(pre_bn, post_bn)`` features, each (B, D)."""
         return self.neck(self.backbone(inputs))
-
-    def forward(self,
-                inputs: torch.Tensor,
-                data_samples: Optional[List[DataSample]] = None,
-                mode: str = 'tensor'):
-        if mode == 'loss':
-            return self.loss(inputs, data_samples)
-        if mode == 'predict':
-            return self.predict(inputs, data_samples)
-        if mode == 'tensor':
-            return self.embed(inputs)
-        raise ValueError(f"ReID: invalid mode {mode!r}; expected 'loss', "
-                         "'predict' or 'tensor'")
 
     def loss(self, inputs: torch.Tensor,
              data_samples: List[DataSample]) -> Dict[str, torch.Tensor]:

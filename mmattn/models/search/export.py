@@ -42,7 +42,7 @@ from mmattn.registry import MODELS
 from ..attentions.da import (ChannelWindowAttention,
                              FixedChannelWindowAttention, merge_windows)
 from ..attentions.dcs import DCSAttention, DCSViTAttention
-from ..attentions.hoga import HOGAttention, build_genotype
+from ..attentions.hoga import HOGAttention
 from ..backbones.fbnetv2 import FBNetV2Subnet, FBNetV2Supernet
 from ..injection import INJECTED_FLAG, ModuleWithAttention
 from .searchable import _unwrap
