@@ -5,7 +5,10 @@
 # alpha (one 10 x 9 tensor shared by all HOGA modules, init N(0, 1) x 1e-3):
 # Adam lr 3e-3, betas (0.5, 0.999), weight decay 1e-3 (METHODS.md
 # section 5). HOGA inside every residual block, before the shortcut add.
-_base_ = ['./_base_/cifar10_bs128.py', '../_base_/default_runtime.py']
+_base_ = [
+    '../_base_/datasets/cifar10_bs256.py', '../_base_/default_runtime.py'
+]
+train_dataloader = dict(batch_size=128)
 
 depth = 20
 backbone = dict(
