@@ -9,8 +9,8 @@ logit`` explains the top identity / class logit instead.
 Example:
     python tools/analysis_tools/vis_cam.py \
         configs/reid/demo_dcs_mobilenetv2_synthetic.py \
-        work_dirs/demo/epoch_15.pth --layer backbone.backbone.layer5 \
-        --checkpoint2 work_dirs/baseline/epoch_15.pth \
+        work_dirs/demo/epoch_55.pth --layer backbone.backbone.layer5 \
+        --checkpoint2 work_dirs/baseline/epoch_55.pth \
         --config2 configs/reid/mobilenetv2_b64_market1501.py \
         --out-dir work_dirs/demo/vis
 """

@@ -5,7 +5,7 @@ optionally side by side for a second checkpoint.
 Example:
     python tools/analysis_tools/vis_features.py \
         configs/reid/demo_dcs_mobilenetv2_synthetic.py \
-        work_dirs/demo/epoch_15.pth --num-ids 10 --out-dir work_dirs/demo/vis
+        work_dirs/demo/epoch_55.pth --num-ids 10 --out-dir work_dirs/demo/vis
 """
 import argparse
 import json

@@ -5,7 +5,7 @@ same-camera images are junk and left out, as in the metric).
 Example:
     python tools/analysis_tools/vis_rank.py \
         configs/reid/demo_dcs_mobilenetv2_synthetic.py \
-        work_dirs/demo/epoch_15.pth --out-dir work_dirs/demo/vis \
+        work_dirs/demo/epoch_55.pth --out-dir work_dirs/demo/vis \
         --num-queries 6 --topk 8
 """
 import argparse

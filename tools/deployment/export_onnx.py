@@ -11,7 +11,7 @@ fixed-window form and search-form HOGA modules by their argmax genotype.
 Example:
     python tools/deployment/export_onnx.py \
         configs/reid/demo_dcs_mobilenetv2_synthetic.py \
-        work_dirs/demo/epoch_15.pth --out-dir work_dirs/demo/onnx --verify
+        work_dirs/demo/epoch_55.pth --out-dir work_dirs/demo/onnx --verify
 """
 import argparse
 import os

@@ -3,7 +3,7 @@
 Example::
 
     python tools/misc/make_synthetic_reid.py data/synthetic_reid \\
-        --num-train-ids 100 --num-test-ids 100 --seed 0 --size 128 64
+        --num-train-ids 100 --num-test-ids 60 --seed 0 --size 128 64
 
 The folder can then be used wherever a Market-1501 root is expected.
 """
@@ -24,7 +24,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('out_root', help='output folder (new or empty)')
     parser.add_argument(
         '--preset', choices=sorted(PRESETS), default='demo',
-        help='default sizes: "demo" (~2,600 images, trains on a CPU in '
+        help='default sizes: "demo" (~2,100 images, trains on a CPU in '
         'minutes) or "tiny" (~100 images, for tests); the options below '
         'override it')
     parser.add_argument('--num-train-ids', type=int,

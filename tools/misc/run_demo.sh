@@ -13,7 +13,8 @@ fi
 # A fresh work dir per run: earlier results are never overwritten.
 WORK_DIR=work_dirs/demo_$(date +%Y%m%d_%H%M%S)
 $PY tools/train.py "$CONFIG" --work-dir "$WORK_DIR" "$@"
-$PY tools/test.py "$CONFIG" "$WORK_DIR/epoch_15.pth" --work-dir "$WORK_DIR" \
+# mmengine records the path of the last checkpoint it wrote.
+$PY tools/test.py "$CONFIG" "$(cat "$WORK_DIR/last_checkpoint")" --work-dir "$WORK_DIR" \
   --out "$WORK_DIR/test_results.npz"
 echo "[demo] metrics: $WORK_DIR/test_results.json"
 cat "$WORK_DIR/test_results.json"

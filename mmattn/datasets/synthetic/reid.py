@@ -44,10 +44,10 @@ MARKET1501_FILENAME = re.compile(
 SPLIT_DIRS = dict(
     train='bounding_box_train', query='query', gallery='bounding_box_test')
 
-#: Arguments of a ~2,500 image set that a 2-core CPU trains on in minutes.
+#: Arguments of a ~2,100 image set that a 2-core CPU trains on in minutes.
 DEMO_PRESET = dict(
     num_train_ids=100,
-    num_test_ids=100,
+    num_test_ids=60,
     num_cameras=6,
     cameras_per_id=(2, 4),
     images_per_id_per_camera=4,
@@ -635,7 +635,7 @@ class _NameBook:
 
 def make_synthetic_reid(root: str,
                         num_train_ids: int = 100,
-                        num_test_ids: int = 100,
+                        num_test_ids: int = 60,
                         num_cameras: int = 6,
                         cameras_per_id: Union[int, Sequence[int]] = (2, 4),
                         images_per_id_per_camera: int = 4,
@@ -657,7 +657,7 @@ def make_synthetic_reid(root: str,
     The gallery also holds ``num_distractors`` images with id ``0000``
     (badly framed people not among the test ids, empty scenes) and
     ``num_junk`` images with id ``-1`` (tiny fragments). The defaults are
-    :data:`DEMO_PRESET` (about 2,600 images); :data:`TINY_PRESET` makes about
+    :data:`DEMO_PRESET` (about 2,100 images); :data:`TINY_PRESET` makes about
     100 for tests.
 
     Args:
