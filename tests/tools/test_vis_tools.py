@@ -6,10 +6,14 @@ import sys
 
 import cv2
 import pytest
+from mmengine.config import Config
 
 from mmattn.visualization import (MATCH_COLOR, MISMATCH_COLOR, QUERY_COLOR,
                                   RankGridLayout)
 from test_train_test import CONFIG, run, tiny_options
+
+# The demo config's input size, which the pictures are drawn at.
+INPUT_H, INPUT_W = Config.fromfile(CONFIG).input_size
 
 
 @pytest.fixture(scope='module')
@@ -61,11 +65,13 @@ def test_vis_cam_side_by_side(checkpoint, market_root, tmp_path):
          '--layer2', 'backbone', '--num-images', '2', '--cfg-options',
          *tiny_options(market_root))
     image = read_rgb(tmp_path / 'grad_cam.png')
-    # Caption band, two 128x64 rows; image | model 1 | model 2 columns.
-    assert image.shape[:2] == (14 + 2 * 128 + 4, 3 * 64 + 2 * 4)
-    original = image[14:142, :64].astype(int)
+    # Caption band, two H x W rows (the demo's input size); image | model 1
+    # | model 2 columns.
+    h, w = INPUT_H, INPUT_W
+    assert image.shape[:2] == (14 + 2 * h + 4, 3 * w + 2 * 4)
+    original = image[14:14 + h, :w].astype(int)
     for col in (1, 2):
-        overlay = image[14:142, col * 68:col * 68 + 64].astype(int)
+        overlay = image[14:14 + h, col * (w + 4):col * (w + 4) + w].astype(int)
         assert abs(overlay - original).mean() > 5
 
 
@@ -113,8 +119,8 @@ def test_browse_dataset(market_root, tmp_path):
          '--num-images', '2', '--repeats', '2', '--cfg-options',
          *tiny_options(market_root))
     image = read_rgb(tmp_path / 'pipeline.png')
-    # Title band + two rows of (original | 2 draws) at 128x64.
-    assert image.shape[:2] == (16 + 2 * 128 + 4, 3 * 64 + 8 + 4)
+    # Title band + two rows of (original | 2 draws) at the input size.
+    assert image.shape[:2] == (16 + 2 * INPUT_H + 4, 3 * INPUT_W + 8 + 4)
 
 
 def test_export_onnx(checkpoint, market_root, tmp_path):
