@@ -1,7 +1,7 @@
 # The embedded demo: MobileNetV2 + DCS attention (seed 001) Re-ID, trained
 # from scratch on the synthetic Market-1501-layout dataset written by
-# tools/misc/make_synthetic_reid.py. Sized for a 2-core CPU (about 12
-# minutes, test mAP about 0.6): the 128x64 images are trained at 64x32
+# tools/misc/make_synthetic_reid.py. Sized for a 2-core CPU (about 10
+# minutes, test mAP about 0.55): the 128x64 images are trained at 64x32
 # (MobileNetV2 with last stride 1 keeps a 4x2 final map), with Adam at 3.5e-3
 # for 55 epochs because the network starts from scratch (no download of
 # ImageNet weights).
