@@ -4,16 +4,13 @@
 # the 6 reduced features concatenated and L2-normalised. The papers start
 # from ImageNet weights: set backbone.init_cfg=dict(type='Pretrained',
 # checkpoint=<mmpretrain ResNet-50 checkpoint>, prefix='backbone.').
+# The backbone is the Re-ID ResNet-50 (last stride 1) of reid_resnet50.py.
+_base_ = './reid_resnet50.py'
 model = dict(
     type='PCBReID',
-    backbone=dict(
-        type='ResNet',
-        depth=50,
-        strides=(1, 2, 2, 1),
-        out_indices=(3, ),
-        init_cfg=None),
-    neck=dict(type='PartPooling', num_parts=6),
+    neck=dict(_delete_=True, type='PartPooling', num_parts=6),
     head=dict(
+        _delete_=True,
         type='PCBHead',
         num_classes=751,
         in_channels=2048,
