@@ -39,7 +39,10 @@ def tiny_options(data_root, epochs=2):
 
 
 def run(args, check=True, env=None):
-    full_env = dict(os.environ, OMP_NUM_THREADS='1', **(env or {}))
+    # The launch scripts use $PYTHON: the interpreter running the tests, not
+    # whatever python is first on PATH (CI does not activate the venv).
+    full_env = dict(
+        os.environ, OMP_NUM_THREADS='1', PYTHON=sys.executable, **(env or {}))
     result = subprocess.run(
         args, cwd=REPO_ROOT, capture_output=True, text=True, env=full_env)
     if check:
