@@ -3,4 +3,4 @@
 _base_ = './stra-resnet50_arcface_face.py'
 model = dict(
     backbone=dict(attentions=[]),
-    diversity_loss=None)
+    auxiliary_losses=None)

@@ -9,3 +9,5 @@ from .reid import *  # noqa: F401,F403
 from .search import *  # noqa: F401,F403
 from .injection import (inject_attention, injected_attentions,  # noqa: F401
                         remove_attention)
+from .auxiliary_losses import (AttentionDeepSupervision,  # noqa: F401
+                               AuxiliaryLoss, StRAModeDiversity)

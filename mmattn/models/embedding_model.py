@@ -1,19 +1,78 @@
-"""The mode dispatch shared by the models whose test output is an embedding."""
-from typing import List, Optional
+"""The mode dispatch and auxiliary losses shared by the models whose test
+output is an embedding."""
+from contextlib import ExitStack
+from typing import Dict, List, Optional, Sequence
 
 import torch
+import torch.nn as nn
 from mmengine.model import BaseModel
 from mmpretrain.structures import DataSample
+
+from mmattn.registry import MODELS
+from .auxiliary_losses import AuxiliaryLoss
 
 
 class EmbeddingModel(BaseModel):
     """A model that trains with ``loss()`` and tests by embedding inputs
     (Re-ID, face recognition, patch descriptors).
 
-    Subclasses implement ``loss(inputs, data_samples)``,
-    ``predict(inputs, data_samples)`` and ``embed(inputs)``; ``forward``
-    picks one by mmengine's ``mode`` (``'tensor'`` returns the embeddings).
+    Subclasses implement ``task_loss(inputs, data_samples)``,
+    ``predict(inputs, data_samples)`` and ``embed(inputs)``, and call
+    :meth:`build_auxiliary_losses` at the end of their ``__init__``;
+    ``forward`` picks one by mmengine's ``mode`` (``'tensor'`` returns the
+    embeddings). ``loss()`` is the task loss plus the losses of every
+    :class:`mmattn.models.auxiliary_losses.AuxiliaryLoss` (CSA deep
+    supervision, StRA mode diversity, ...) the config lists under
+    ``auxiliary_losses``.
     """
+
+    def build_auxiliary_losses(self,
+                               cfgs: Optional[Sequence[dict]]) -> None:
+        """Build ``cfgs`` and bind each to this model (call it once the
+        backbone, neck and head exist).
+
+        Args:
+            cfgs (list[dict], optional): Configs of
+                :class:`AuxiliaryLoss` subclasses.
+        """
+        self.auxiliary_losses = nn.ModuleList()
+        if cfgs is None:
+            return
+        if isinstance(cfgs, dict) or not isinstance(cfgs, (list, tuple)):
+            raise TypeError(
+                f'{type(self).__name__}: auxiliary_losses must be a list of '
+                f'configs, got {cfgs!r}')
+        for cfg in cfgs:
+            aux = MODELS.build(cfg)
+            if not isinstance(aux, AuxiliaryLoss):
+                raise TypeError(
+                    f'{type(self).__name__}: auxiliary_losses entry '
+                    f'{cfg.get("type")!r} is not an AuxiliaryLoss (e.g. '
+                    'AttentionDeepSupervision, StRAModeDiversity)')
+            aux.bind(self)
+            self.auxiliary_losses.append(aux)
+
+    def loss(self, inputs: torch.Tensor,
+             data_samples: List[DataSample]) -> Dict[str, torch.Tensor]:
+        """The task's losses plus the auxiliary losses.
+
+        Raises:
+            KeyError: an auxiliary loss has the name of another loss.
+        """
+        auxiliary = getattr(self, 'auxiliary_losses', [])
+        with ExitStack() as stack:
+            for aux in auxiliary:
+                stack.enter_context(aux.capture())
+            losses = self.task_loss(inputs, data_samples)
+            for aux in auxiliary:
+                for key, value in aux.loss(data_samples).items():
+                    if key in losses:
+                        raise KeyError(
+                            f'{type(self).__name__}: the auxiliary loss '
+                            f'{type(aux).__name__} returns {key!r}, which '
+                            'the model already has')
+                    losses[key] = value
+        return losses
 
     def forward(self,
                 inputs: torch.Tensor,

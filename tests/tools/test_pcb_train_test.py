@@ -26,7 +26,8 @@ val_dataloader = dict(batch_size=16, num_workers=0, persistent_workers=False,
     dataset=dict(data_root=data_root, pipeline=pipeline))
 test_dataloader = val_dataloader
 model = dict(head=dict(num_classes=8),
-             deep_supervision=dict(head=dict(num_classes=8)))
+             auxiliary_losses=[dict(type='AttentionDeepSupervision',
+                 head=dict(type='CSADeepSupervisionHead', num_classes=8))])
 train_cfg = dict(max_epochs=1, val_interval=1)
 default_hooks = dict(logger=dict(interval=1), checkpoint=dict(interval=1))
 randomness = dict(seed=0)
@@ -55,7 +56,7 @@ def test_csa_pcb_trains_with_deep_supervision_and_tests(csa_pcb):
     checkpoint = osp.join(work, 'epoch_1.pth')
     state = torch.load(checkpoint, map_location='cpu',
                        weights_only=False)['state_dict']
-    assert 'ds_heads.2.fc.weight' in state
+    assert 'auxiliary_losses.0.heads.2.fc.weight' in state
     assert 'backbone.backbone.layer3.attention.base_conv.weight' in state
     cfg = osp.join(tmp, 'csa-pcb_resnet50_market1501.py')
     result = run([sys.executable, 'tools/test.py', cfg, checkpoint,

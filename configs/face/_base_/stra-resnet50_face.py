@@ -37,5 +37,8 @@ model = dict(
         embed_dim=512,
         dropout=0.4),
     head=dict(type='ArcFaceHead', num_classes=10572, in_channels=512),
-    diversity_loss=dict(type='DiversityLoss', loss_weight=0.1),
+    auxiliary_losses=[
+        dict(type='StRAModeDiversity',
+             loss=dict(type='DiversityLoss', loss_weight=0.1))
+    ],
     flip_test=True)

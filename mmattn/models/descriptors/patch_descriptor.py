@@ -25,6 +25,9 @@ class PatchDescriptor(EmbeddingModel):
             descriptors (a tensor, or a tuple whose last item is one), e.g.
             :class:`L2Net` or ``AttentionBackbone`` around it.
         loss (dict): Pair loss. Defaults to ``dict(type='HardNetLoss')``.
+        auxiliary_losses (list[dict], optional): Losses from the model's
+            modules (:mod:`mmattn.models.auxiliary_losses`). Defaults to
+            None.
         data_preprocessor (dict, optional): Defaults to
             :class:`PatchDataPreprocessor`.
         init_cfg (dict, optional): Initialisation config.
@@ -36,6 +39,7 @@ class PatchDescriptor(EmbeddingModel):
     def __init__(self,
                  backbone: dict,
                  loss: Optional[dict] = None,
+                 auxiliary_losses: Optional[List[dict]] = None,
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None):
         data_preprocessor = dict(data_preprocessor or {})
@@ -44,6 +48,7 @@ class PatchDescriptor(EmbeddingModel):
             data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         self.backbone = MODELS.build(backbone)
         self.loss_module = MODELS.build(loss or dict(type='HardNetLoss'))
+        self.build_auxiliary_losses(auxiliary_losses)
 
     def embed(self, inputs: torch.Tensor) -> torch.Tensor:
         """Descriptors of a (B, P, C, H, W) stack, as (B, P, D)."""
@@ -56,9 +61,9 @@ class PatchDescriptor(EmbeddingModel):
             out = out[-1]
         return out.view(batch, num, -1)
 
-    def loss(self, inputs: torch.Tensor,
-             data_samples: Optional[List[DataSample]] = None
-             ) -> Dict[str, torch.Tensor]:
+    def task_loss(self, inputs: torch.Tensor,
+                  data_samples: Optional[List[DataSample]] = None
+                  ) -> Dict[str, torch.Tensor]:
         if inputs.dim() != 5 or inputs.shape[1] != 2:
             raise ValueError('PatchDescriptor: training takes pairs, inputs '
                              f'of (B, 2, C, H, W); got {tuple(inputs.shape)}')

@@ -7,7 +7,6 @@ from mmpretrain.structures import DataSample
 
 from mmattn.registry import MODELS
 from ..embedding_model import EmbeddingModel
-from ..attentions.stra import collect_mode_masks
 
 
 @MODELS.register_module()
@@ -16,8 +15,9 @@ class FaceRecognizer(EmbeddingModel):
 
     Training: backbone -> :class:`FaceEmbeddingNeck` -> a face head
     (:class:`SoftmaxFaceHead`, :class:`CosFaceHead` or :class:`ArcFaceHead`),
-    plus, when ``diversity_loss`` is set, the StRA diversity loss on the mode
-    masks of every StRA block of the backbone (``loss_diversity``).
+    plus the ``auxiliary_losses``, e.g. the StRA diversity loss on the mode
+    masks of every StRA block of the backbone
+    (``dict(type='StRAModeDiversity')``, key ``loss_diversity``).
     Testing: the embeddings of the image and of its horizontal flip are
     concatenated and L2-normalised (a (B, 2D) ``pred_feature`` per sample),
     which :class:`FaceVerificationMetric` compares by cosine similarity.
@@ -27,10 +27,10 @@ class FaceRecognizer(EmbeddingModel):
             ResNet-50 with StRA in ``layer4.*.conv2``.
         neck (dict): Usually :class:`FaceEmbeddingNeck`.
         head (dict): A face head config.
-        diversity_loss (dict, optional): E.g.
-            ``dict(type='DiversityLoss', loss_weight=0.1)`` (seed 003's
-            face weight). Needs StRA blocks with mode attention in the
-            backbone. Defaults to None (no diversity loss).
+        auxiliary_losses (list[dict], optional): E.g.
+            ``[dict(type='StRAModeDiversity', loss=dict(type='DiversityLoss',
+            loss_weight=0.1))]`` (seed 003's face weight; needs StRA blocks
+            with mode attention). Defaults to None.
         flip_test (bool): Concatenate the flipped image's embedding at test
             time. Defaults to True.
         data_preprocessor (dict, optional): Defaults to mmpretrain's
@@ -45,7 +45,7 @@ class FaceRecognizer(EmbeddingModel):
                  backbone: dict,
                  neck: dict,
                  head: dict,
-                 diversity_loss: Optional[dict] = None,
+                 auxiliary_losses: Optional[List[dict]] = None,
                  flip_test: bool = True,
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None):
@@ -56,27 +56,17 @@ class FaceRecognizer(EmbeddingModel):
         self.backbone = MODELS.build(backbone)
         self.neck = MODELS.build(neck)
         self.head = MODELS.build(head)
-        self.diversity_loss = (MODELS.build(diversity_loss)
-                               if diversity_loss is not None else None)
         self.flip_test = flip_test
+        self.build_auxiliary_losses(auxiliary_losses)
 
     def extract_feat(self, inputs: torch.Tensor) -> torch.Tensor:
         """Backbone + neck: the embedding (B, D)."""
         feats = self.neck(self.backbone(inputs))
         return feats[-1] if isinstance(feats, (tuple, list)) else feats
 
-    def loss(self, inputs: torch.Tensor,
-             data_samples: List[DataSample]) -> Dict[str, torch.Tensor]:
-        losses = self.head.loss(self.extract_feat(inputs), data_samples)
-        if self.diversity_loss is not None:
-            masks = collect_mode_masks(self.backbone)
-            if not masks:
-                raise ValueError(
-                    'FaceRecognizer: diversity_loss is set but the backbone '
-                    'has no StRA block with mode attention; drop '
-                    'model.diversity_loss or add StRA to the backbone')
-            losses['loss_diversity'] = self.diversity_loss(masks)
-        return losses
+    def task_loss(self, inputs: torch.Tensor,
+                  data_samples: List[DataSample]) -> Dict[str, torch.Tensor]:
+        return self.head.loss(self.extract_feat(inputs), data_samples)
 
     def embed(self, inputs: torch.Tensor) -> torch.Tensor:
         """L2-normalised test features: (B, 2D) with ``flip_test``, else

@@ -26,6 +26,10 @@ class ReID(EmbeddingModel):
         test_feature (str): ``'post_bn'`` (default, BNNeck) or ``'pre_bn'``.
         flip_test (bool): Average the features of the image and its
             horizontal flip before normalising.
+        auxiliary_losses (list[dict], optional): Losses from the model's
+            modules, e.g. ``[dict(type='StRAModeDiversity')]`` for StRA or
+            ``[dict(type='AttentionDeepSupervision', head=...)]`` for CSA
+            (:mod:`mmattn.models.auxiliary_losses`). Defaults to None.
         data_preprocessor (dict, optional): Defaults to mmpretrain's
             ``ClsDataPreprocessor``.
         init_cfg (dict, optional): Initialisation config.
@@ -40,6 +44,7 @@ class ReID(EmbeddingModel):
                  head: dict,
                  test_feature: str = 'post_bn',
                  flip_test: bool = False,
+                 auxiliary_losses: Optional[List[dict]] = None,
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None):
         if test_feature not in ('post_bn', 'pre_bn'):
@@ -54,13 +59,14 @@ class ReID(EmbeddingModel):
         self.head = MODELS.build(head)
         self.test_feature = test_feature
         self.flip_test = flip_test
+        self.build_auxiliary_losses(auxiliary_losses)
 
     def extract_feat(self, inputs: torch.Tensor):
         """Backbone + neck: ``(pre_bn, post_bn)`` features, each (B, D)."""
         return self.neck(self.backbone(inputs))
 
-    def loss(self, inputs: torch.Tensor,
-             data_samples: List[DataSample]) -> Dict[str, torch.Tensor]:
+    def task_loss(self, inputs: torch.Tensor,
+                  data_samples: List[DataSample]) -> Dict[str, torch.Tensor]:
         return self.head.loss(self.extract_feat(inputs), data_samples)
 
     def embed(self, inputs: torch.Tensor) -> torch.Tensor:

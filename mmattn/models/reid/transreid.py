@@ -32,6 +32,9 @@ class TransReIDModel(ReID):
         flip_test (bool): Average the features of the image and its mirror.
         use_camera (bool): Pass the camera ids to the backbone.
             Defaults to True.
+        auxiliary_losses (list[dict], optional): Losses from the model's
+            modules (:mod:`mmattn.models.auxiliary_losses`). Defaults to
+            None.
         data_preprocessor (dict, optional): Defaults to mmpretrain's
             ``ClsDataPreprocessor``.
         init_cfg (dict, optional): Initialisation config.
@@ -46,6 +49,7 @@ class TransReIDModel(ReID):
                  test_feature: str = 'post_bn',
                  flip_test: bool = False,
                  use_camera: bool = True,
+                 auxiliary_losses: Optional[List[dict]] = None,
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None):
         if test_feature not in ('post_bn', 'pre_bn'):
@@ -67,6 +71,7 @@ class TransReIDModel(ReID):
         if not self._transreids:
             raise TypeError('TransReIDModel: the backbone contains no '
                             f'TransReID (got {type(self.backbone).__name__})')
+        self.build_auxiliary_losses(auxiliary_losses)
 
     @staticmethod
     def camera_ids(data_samples: Optional[List[DataSample]]
@@ -97,8 +102,8 @@ class TransReIDModel(ReID):
         with self._cameras(data_samples):
             return self.backbone(inputs)
 
-    def loss(self, inputs: torch.Tensor,
-             data_samples: List[DataSample]) -> Dict[str, torch.Tensor]:
+    def task_loss(self, inputs: torch.Tensor,
+                  data_samples: List[DataSample]) -> Dict[str, torch.Tensor]:
         return self.head.loss(
             self.extract_feat(inputs, data_samples), data_samples)
 

@@ -24,8 +24,10 @@ def tiny_cfg(head='ArcFaceHead', stra=True, diversity=True):
         neck=dict(type='FaceEmbeddingNeck', in_channels=64,
                   feature_size=(2, 2), embed_dim=16),
         head=dict(type=head, num_classes=3, in_channels=16),
-        diversity_loss=(dict(type='DiversityLoss', loss_weight=0.1)
-                        if diversity else None))
+        auxiliary_losses=([
+            dict(type='StRAModeDiversity',
+                 loss=dict(type='DiversityLoss', loss_weight=0.1))
+        ] if diversity else None))
 
 
 def samples(labels):
@@ -67,9 +69,9 @@ def test_test_features_concatenate_image_and_flip():
 
 
 def test_diversity_loss_needs_stra():
-    model = MODELS.build(tiny_cfg(stra=False))
-    with pytest.raises(ValueError, match='no StRA block'):
-        model(torch.randn(2, 3, 32, 32), samples([0, 1]), mode='loss')
+    with pytest.raises(ValueError, match='StRAModeDiversity: the model has '
+                       'none of the modules'):
+        MODELS.build(tiny_cfg(stra=False))
     baseline = MODELS.build(tiny_cfg(stra=False, diversity=False))
     losses = baseline(torch.randn(2, 3, 32, 32), samples([0, 1]),
                       mode='loss')

@@ -1,4 +1,5 @@
-"""PCBReID: part features, RPP, and CSA deep supervision through hooks."""
+"""PCBReID: part features, RPP, and CSA deep supervision (an auxiliary
+loss)."""
 import copy
 
 import pytest
@@ -29,7 +30,7 @@ def build(rpp=False, ds=DS, attentions=(CSA, ), **kwargs):
         head=dict(type='PCBHead', num_classes=4, in_channels=64,
                   reduced_channels=16))
     if ds is not None:
-        cfg['deep_supervision'] = ds
+        cfg['auxiliary_losses'] = [dict(type='AttentionDeepSupervision', **ds)]
     cfg.update(kwargs)
     torch.manual_seed(0)
     model = MODELS.build(cfg)
@@ -41,15 +42,19 @@ def samples(labels):
     return [DataSample().set_gt_label(int(i)) for i in labels]
 
 
+def supervision(model):
+    return model.auxiliary_losses[0]
+
+
 def csa_modules(model):
-    return [model.get_submodule(p) for p in model.ds_paths]
+    return [model.get_submodule(p) for p in supervision(model).paths]
 
 
 def test_deep_supervision_losses_match_heads_on_the_csa_outputs():
     model = build()
-    assert model.ds_paths == [
+    assert supervision(model).paths == [
         f'backbone.backbone.layer{i}.attention' for i in (1, 2, 3)]
-    assert [h.in_channels for h in model.ds_heads] == [8, 16, 32]
+    assert [h.in_channels for h in supervision(model).heads] == [8, 16, 32]
     x = torch.randn(4, 3, 96, 32)
     labels = [0, 1, 2, 3]
     # Independent capture of the CSA outputs.
@@ -60,7 +65,7 @@ def test_deep_supervision_losses_match_heads_on_the_csa_outputs():
     for handle in handles:
         handle.remove()
     assert set(losses) == {'loss_pcb', 'loss_ds1', 'loss_ds2', 'loss_ds3'}
-    for i, (head, out) in enumerate(zip(model.ds_heads, seen), start=1):
+    for i, (head, out) in enumerate(zip(supervision(model).heads, seen), start=1):
         expected = F.cross_entropy(head.fc(out.mean(dim=(2, 3))),
                                    torch.tensor(labels))
         torch.testing.assert_close(losses[f'loss_ds{i}'], expected)
@@ -79,7 +84,7 @@ def test_deep_supervision_backpropagates_into_the_csa_modules():
     first = csa_modules(model)[0]
     assert first.base_conv.weight.grad.abs().sum() > 0
     assert first.alpha.grad.abs().sum() > 0
-    assert model.ds_heads[0].fc.weight.grad.abs().sum() > 0
+    assert supervision(model).heads[0].fc.weight.grad.abs().sum() > 0
     assert csa_modules(model)[2].alpha.grad is None
 
 
@@ -101,7 +106,7 @@ def test_predict_gives_normalised_part_features_and_keeps_no_outputs():
     feats = torch.stack([s.pred_feature for s in out])
     assert feats.shape == (3, 6 * 16)
     torch.testing.assert_close(feats.norm(dim=1), torch.ones(3))
-    assert model._ds_outputs is None
+    assert supervision(model)._captured is None
     with torch.no_grad():
         expected = model.head.test_features(model.neck(model.backbone(x)))
     torch.testing.assert_close(feats, F.normalize(expected, dim=1))
@@ -119,20 +124,23 @@ def test_a_deep_copy_collects_its_own_outputs():
     model = build()
     clone = copy.deepcopy(model)
     losses = clone(torch.randn(2, 3, 96, 32), samples([0, 1]), mode='loss')
-    assert 'loss_ds3' in losses and model._ds_outputs is None
+    assert 'loss_ds3' in losses
+    assert supervision(model)._captured is None
 
 
 def test_deep_supervision_paths_and_errors():
     head = DS['head']
     model = build(ds=dict(paths='backbone.backbone.layer2.attention',
                           head=head))
-    assert model.ds_paths == ['backbone.backbone.layer2.attention']
+    assert supervision(model).paths == ['backbone.backbone.layer2.attention']
     with pytest.raises(ValueError, match='match no module'):
         build(ds=dict(paths='backbone.layer9', head=head))
-    with pytest.raises(ValueError, match='no injected attention'):
+    with pytest.raises(ValueError, match='none of the modules'):
         build(attentions=())
-    with pytest.raises(ValueError, match='"head"'):
+    with pytest.raises(TypeError, match='lam'):
         build(ds=dict(head=head, lam=1.0))
+    with pytest.raises(ValueError, match='head config'):
+        build(ds=dict(head=dict(num_classes=4)))
     with pytest.raises(ValueError, match='infer the channels'):
         build(ds=dict(paths='backbone.backbone.layer1.wrapped.0.relu',
                       head=head))
