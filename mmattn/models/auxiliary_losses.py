@@ -28,7 +28,8 @@ from mmengine.model import BaseModule
 
 from mmattn.registry import MODELS
 from .attentions.stra import ModeAttention
-from .injection import describe_paths, injected_attentions, path_matches
+from .injection import (describe_paths, find_module_paths,
+                        injected_attentions)
 
 
 class AuxiliaryLoss(BaseModule):
@@ -78,7 +79,6 @@ class AuxiliaryLoss(BaseModule):
             ValueError: no module matches (the message lists the model's
                 module paths).
         """
-        modules = dict(model.named_modules())
         name = type(self).__name__
         if self.patterns is None:
             paths = self.default_paths(model)
@@ -86,16 +86,11 @@ class AuxiliaryLoss(BaseModule):
                 raise ValueError(
                     f'{name}: the model has none of the modules this loss '
                     'reads; add them to the backbone or give paths=[...]; '
-                    f'module paths: {describe_paths(list(modules))}')
+                    'module paths: '
+                    f'{describe_paths([n for n, _ in model.named_modules()])}')
         else:
-            paths = [
-                p for p in modules
-                if any(path_matches(pat, p) for pat in self.patterns)
-            ]
-            if not paths:
-                raise ValueError(
-                    f'{name}: paths {self.patterns} match no module; module '
-                    f'paths: {describe_paths(list(modules))}')
+            paths = find_module_paths(model, self.patterns, name)
+        modules = dict(model.named_modules())
         self.paths = paths
         for path in paths:
             modules[path].register_forward_hook(partial(self._hook, path))

@@ -189,6 +189,31 @@ def match_module_paths(model, patterns, key='pattern'):
     return matched
 
 
+def find_module_paths(model, patterns, owner):
+    """Actual module paths of ``model`` (``named_modules`` names, injected
+    attention and wrappers included) matched by any of ``patterns``.
+
+    Args:
+        model (nn.Module): The model.
+        patterns (str | Sequence[str]): Dotted fnmatch patterns, matched
+            segment by segment.
+        owner (str): Who asks, for the error message.
+
+    Returns:
+        list[str]: Matched paths in module order.
+
+    Raises:
+        ValueError: Nothing matches; the message lists the module paths.
+    """
+    patterns = _as_pattern_list(patterns, f'{owner}: paths')
+    names = [name for name, _ in model.named_modules()]
+    found = [p for p in names if any(path_matches(pat, p) for pat in patterns)]
+    if not found:
+        raise ValueError(f'{owner}: paths {patterns} match no module; module '
+                         f'paths: {describe_paths(names)}')
+    return found
+
+
 def describe_paths(paths, limit=40):
     """The shallowest ``limit`` paths as one line, with the count left out."""
     ordered = sorted(paths, key=lambda path: path.count('.'))

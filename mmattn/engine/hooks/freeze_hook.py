@@ -6,8 +6,7 @@ from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 from torch.nn.modules.batchnorm import _BatchNorm
 
-from mmattn.models.injection import (describe_paths, injected_attentions,
-                                     path_matches)
+from mmattn.models.injection import find_module_paths, injected_attentions
 from mmattn.registry import HOOKS
 
 
@@ -59,14 +58,7 @@ class FreezeModulesHook(Hook):
         model = runner.model.module if is_model_wrapper(
             runner.model) else runner.model
         modules = dict(model.named_modules())
-        roots = [
-            p for p in modules
-            if any(path_matches(pattern, p) for pattern in self.patterns)
-        ]
-        if not roots:
-            raise ValueError(
-                f'FreezeModulesHook: paths {self.patterns} match no module; '
-                f'module paths: {describe_paths(list(modules))}')
+        roots = find_module_paths(model, self.patterns, 'FreezeModulesHook')
         kept = set()
         if not self.freeze_injected:
             for attention in injected_attentions(model).values():
