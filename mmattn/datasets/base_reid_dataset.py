@@ -76,6 +76,19 @@ class BaseReIDDataset(BaseDataset):
             num_cameras=len({info['camera_id'] for info in data_list}))
         return data_list
 
+    def prepare_data(self, idx: int):
+        """Run the pipeline on sample ``idx``; a failure (an unreadable or
+        truncated image, a transform error) names the image file."""
+        try:
+            return super().prepare_data(idx)
+        except Exception as error:
+            path = self.get_data_info(idx)['img_path']
+            raise RuntimeError(
+                f'{type(self).__name__}: sample {idx} ({path!r}) could not '
+                f'be loaded or transformed: {type(error).__name__}: {error}. '
+                'If the image is corrupt or truncated, restore it from the '
+                'dataset release') from error
+
     def get_identities(self) -> List[int]:
         """Person id of every sample, in index order (for identity samplers)."""
         return [self.get_data_info(i)['gt_label'] for i in range(len(self))]

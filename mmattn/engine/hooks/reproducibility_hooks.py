@@ -30,8 +30,9 @@ class CheckInvalidLossHook(Hook):
         if outputs is None or not self.every_n_train_iters(
                 runner, self.interval):
             return
+        # The logged terms still carry the graph; detach before reading.
         terms = {
-            k: float(v)
+            k: float(v.detach() if isinstance(v, torch.Tensor) else v)
             for k, v in outputs.items() if k.startswith('loss')
         }
         if all(math.isfinite(v) for v in terms.values()):

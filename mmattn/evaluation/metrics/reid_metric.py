@@ -1,4 +1,5 @@
 """Person Re-ID retrieval metric: CMC rank-k, mAP and mINP."""
+import logging
 from typing import List, Optional, Sequence, Union
 
 import torch
@@ -12,6 +13,13 @@ from ..functional import (DISTANCE_METRICS, evaluate_rank,
 
 PROTOCOLS = ('market1501', 'cuhk03_single_shot')
 METRIC_NAMES = ('cmc', 'mAP', 'mINP')
+
+
+def _preview(ids: List[int], limit: int = 10) -> str:
+    """The first ``limit`` ids of a list for a message, with the count."""
+    shown = ', '.join(str(i) for i in ids[:limit])
+    more = f', ... ({len(ids) - limit} more)' if len(ids) > limit else ''
+    return f'[{shown}{more}]'
 
 
 @METRICS.register_module()
@@ -31,7 +39,9 @@ class ReIDMetric(BaseMetric):
       by its camera are removed; the gallery is ordered by (distance,
       gallery index); CMC, mAP and mINP (Ye et al. 2021) are averaged over
       the queries that keep at least one true match (the others are
-      skipped and counted in the log).
+      skipped and counted in a logged warning, which also counts the queries
+      whose identity is absent from the gallery). It is an error when no
+      query keeps a true match or no query identity is in the gallery.
     - ``'cuhk03_single_shot'``: the classic CUHK03 single-gallery-shot CMC:
       per query, one gallery image is drawn per identity (for the query's
       own identity, one of its valid matches) and the CMC is averaged over
@@ -150,6 +160,17 @@ class ReIDMetric(BaseMetric):
         if not gallery:
             raise ValueError('ReIDMetric: no gallery samples (is_query=False)'
                              ' among the evaluated data')
+        # A query identity with no gallery image at all usually means the
+        # query and gallery come from different releases or splits.
+        gallery_pids = {r['pid'] for r in gallery}
+        absent = sorted({r['pid'] for r in query} - gallery_pids)
+        num_absent = sum(r['pid'] not in gallery_pids for r in query)
+        if num_absent == len(query):
+            raise ValueError(
+                f'ReIDMetric: none of the {len(query)} queries has its '
+                'identity in the gallery (query ids '
+                f'{_preview(absent)}, {len(gallery_pids)} gallery ids); '
+                'query and gallery must come from the same dataset release')
         device = self.device or ('cuda'
                                  if torch.cuda.is_available() else 'cpu')
 
@@ -185,10 +206,15 @@ class ReIDMetric(BaseMetric):
                 metric=self.distance, **options)
 
         if result['num_skipped_queries']:
+            absent_note = (
+                f'; {num_absent} of them have an identity absent from the '
+                f'gallery (ids {_preview(absent)})' if absent else '')
             print_log(
                 f'ReIDMetric: {result["num_skipped_queries"]} of '
-                f'{len(query)} queries have no valid gallery match and are '
-                'skipped', logger='current')
+                f'{len(query)} queries have no valid gallery match (a '
+                'gallery image of their identity from another camera) and '
+                f'are skipped{absent_note}',
+                logger='current', level=logging.WARNING)
         cmc = result.get('single_shot_cmc', result['cmc'])
         # mAP first: CheckpointHook(save_best='auto') keeps the best of the
         # first metric and knows 'mAP' is better when greater.

@@ -68,23 +68,32 @@ def merge_windows(windows, num_channels):
     Returns:
         list[tuple[int, int]]: Disjoint ``(start, length)`` windows sorted by
         start, ``0 <= start < C``; ``[(0, C)]`` when every channel is covered.
+
+    Raises:
+        ValueError: A window is not two ints with ``0 <= start < C`` and
+            ``1 <= length <= C`` (a window may wrap past channel C - 1, but
+            one outside the channel range comes from another layer's width).
     """
     selected = [False] * num_channels
     for window in windows:
-        start, length = _as_int_window(window)
-        for offset in range(min(length, num_channels)):
+        start, length = _as_int_window(window, num_channels)
+        for offset in range(length):
             selected[(start + offset) % num_channels] = True
     return _circular_runs(selected)
 
 
-def _as_int_window(window):
+def _as_int_window(window, num_channels):
     if (not isinstance(window, (list, tuple)) or len(window) != 2
             or not all(isinstance(v, int) and not isinstance(v, bool)
                        for v in window)):
         raise ValueError('a window must be a (start, length) pair of ints, '
                          f'got {window!r}')
-    if window[1] < 1:
-        raise ValueError(f'a window length must be >= 1, got {window!r}')
+    start, length = window
+    if not (0 <= start < num_channels and 1 <= length <= num_channels):
+        raise ValueError(
+            f'window (start, length)={tuple(window)} is out of range for '
+            f'{num_channels} channels: expected 0 <= start < {num_channels} '
+            f'and 1 <= length <= {num_channels}')
     return window
 
 
@@ -206,6 +215,10 @@ class ChannelWindowAttention(BaseModule):
                 raise ValueError('each init window must be a (start, length) '
                                  f'pair, got {window!r}')
             start, length = float(window[0]), float(window[1])
+            if not 0 <= start < self.in_channels:
+                raise ValueError(
+                    f'init window {window!r}: start must lie in [0, '
+                    f'{self.in_channels}) (in_channels={self.in_channels})')
             if not self.min_length <= math.floor(length) <= self.max_length:
                 raise ValueError(
                     f'init window {window!r}: floor(length) must lie in '
@@ -477,8 +490,9 @@ class FixedChannelWindowAttention(BaseModule):
     Args:
         in_channels (int): Channels C of the input.
         windows (Sequence[tuple[int, int]], optional): Integer
-            ``(start, length)`` windows (wrapping modulo C); overlapping
-            windows are merged.
+            ``(start, length)`` windows with ``0 <= start < C`` and
+            ``1 <= length <= C``; a window may wrap past channel C - 1 and
+            overlapping windows are merged.
         channel_indices (Sequence[int], optional): The selected channels, as
             an alternative to ``windows``. Give exactly one of the two.
         norm_cfg (dict): Normalisation of the output projection. Defaults to

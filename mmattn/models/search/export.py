@@ -355,12 +355,14 @@ def apply_fixed_windows(module: nn.Module, arch: dict,
         if not isinstance(current, (ChannelWindowAttention,
                                     FixedChannelWindowAttention)) \
                 or current.in_channels != entry['in_channels']:
+            found = 'no module' if current is None else \
+                type(current).__name__
+            if hasattr(current, 'in_channels'):
+                found += f' with {current.in_channels} channels'
             raise ValueError(
                 f'architecture: {path!r} should be a DA module with '
                 f'{entry["in_channels"]} channels, the built network has '
-                f'{type(current).__name__} there' + (
-                    f' with {current.in_channels} channels' if hasattr(
-                        current, 'in_channels') else ''))
+                f'{found} there; was it exported from this config?')
         kwargs = {k: copy.deepcopy(v) for k, v in entry.items()
                   if k in ('in_channels', 'windows', 'norm_cfg')
                   and v is not None}
@@ -409,6 +411,11 @@ def build_searched_backbone(backbone: dict,
     Returns:
         nn.Module: The backbone with the FBNetV2 subnet, the fixed HOGA
         genotype and the pruned DA windows.
+
+    Raises:
+        ValueError: The architecture does not fit ``backbone`` (a DA module
+            path or width, the FBNetV2 supernet, the HOGA genotype); the
+            message starts with ``arch_file`` when one is given.
     """
     if (arch_file is None) == (arch is None):
         raise ValueError('SearchedBackbone: give exactly one of arch_file '
@@ -418,9 +425,15 @@ def build_searched_backbone(backbone: dict,
                         f'got {type(backbone).__name__}')
     arch = load_architecture_file(arch_file) if arch is None else \
         check_architecture(arch)
-    module = MODELS.build(fix_config(backbone, arch, path_prefix))
-    if fix_windows:
-        apply_fixed_windows(module, arch, path_prefix)
+    try:
+        module = MODELS.build(fix_config(backbone, arch, path_prefix))
+        if fix_windows:
+            apply_fixed_windows(module, arch, path_prefix)
+    except ValueError as error:
+        # Name the JSON: the mismatch is between it and this config.
+        if arch_file is None:
+            raise
+        raise ValueError(f'{arch_file}: {error}') from error
     return module
 
 
