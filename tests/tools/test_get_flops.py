@@ -5,8 +5,10 @@ import re
 import pytest
 import torch
 import torch.nn as nn
+from mmengine.analysis import get_model_complexity_info
 from mmengine.config import Config
 
+from mmattn.models.attentions import FixedChannelWindowAttention
 from mmattn.registry import MODELS
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
@@ -110,6 +112,28 @@ def test_paper_flops(get_flops, backbone, shape, gflops):
     result = get_flops.count_complexity(model, shape)
     assert result['params'] == sum(p.numel() for p in model.parameters())
     assert abs(result['flops'] / (gflops * 1e9) - 1) < 0.02
+
+
+def test_pruned_da_windows_cut_the_flops(get_flops):
+    """Seed 000 B.3: after the search, DA computes its affinity on the
+    selected channels only, so narrower windows cost fewer FLOPs. Counted
+    like get_flops.py counts (its TensorPath and mmengine's analysis) on a
+    (1, 64, 32, 16) feature map."""
+    flops = []
+    for length in (8, 32, 64):
+        module = FixedChannelWindowAttention(64, windows=[(0, length)])
+        module.eval()
+        with torch.no_grad():
+            result = get_model_complexity_info(
+                get_flops.TensorPath(module),
+                inputs=(torch.zeros(1, 64, 32, 16), ),
+                show_table=False,
+                show_arch=False)
+        flops.append(result['flops'])
+    assert flops[0] < flops[1] < flops[2]
+    assert [round(f / 1e6, 2) for f in flops] == [0.88, 2.46, 4.55]
+    # Only the affinity depends on the window: linear in the channel count.
+    assert (flops[1] - flops[0]) * 32 == (flops[2] - flops[1]) * 24
 
 
 def test_bad_shape(get_flops):

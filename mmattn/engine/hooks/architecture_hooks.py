@@ -42,13 +42,33 @@ def describe_architecture(arch: dict) -> List[str]:
 
 
 def architecture_scalars(arch: dict) -> Dict[str, float]:
-    """Scalars worth plotting: window lengths, T, the subnet's MFLOPs."""
+    """Scalars worth plotting, one curve each over the epochs.
+
+    - DA: ``arch/<path>/sum_length`` and ``arch/<path>/num_windows`` (T);
+    - HOGA (searched): ``arch/hoga/edge<i>_<src>-<tgt>/<primitive>``, the
+      softmax(alpha) weight of every primitive on every edge;
+    - FBNetV2: ``arch/<path>/stage<s>.block<b>/out_channels`` and
+      ``.../expand_ratio`` (the chosen width and expansion of every block)
+      and ``arch/<path>/mflops`` of the derived subnet.
+    """
     scalars = {}
     for path, entry in arch['da'].items():
         scalars[f'arch/{path}/sum_length'] = entry['stats']['sum_length']
         scalars[f'arch/{path}/num_windows'] = entry['stats'][
             'num_windows_after']
+    hoga = arch.get('hoga') or {}
+    for index, (row, (_, src, tgt)) in enumerate(
+            zip(hoga.get('edge_weights', []), hoga.get('genotype', {}).get(
+                'edges', []))):
+        for primitive, weight in zip(hoga['primitives'], row):
+            scalars[f'arch/hoga/edge{index}_{src}-{tgt}/{primitive}'] = \
+                float(weight)
     for path, entry in arch['fbnetv2'].items():
+        for s, stage in enumerate(entry['arch']['stages']):
+            for b, block in enumerate(stage):
+                key = f'arch/{path}/stage{s}.block{b}'
+                scalars[f'{key}/out_channels'] = block['out_channels']
+                scalars[f'{key}/expand_ratio'] = block['expand_ratio']
         if entry.get('flops') is not None:
             scalars[f'arch/{path}/mflops'] = entry['flops'] / 1e6
     return scalars
@@ -60,9 +80,12 @@ class ArchitectureLoggerHook(Hook):
 
     To the log: DA windows with M -> T and the sum of window lengths, the
     HOGA genotype and softmax(alpha) per edge, the FBNetV2 widths and
-    expansions with the subnet's FLOPs. To the visualiser: those scalars and
-    a picture of the windows of every DA module over its channels (seed 000
-    figure 4, drawn by ``mmattn.visualization.plot_channel_windows``).
+    expansions with the subnet's FLOPs. To the visualiser: those numbers as
+    scalars (:func:`architecture_scalars`: DA window lengths and T, HOGA
+    softmax(alpha) per edge and primitive, FBNetV2 chosen widths,
+    expansions and MFLOPs) and a picture of the windows of every DA module
+    over its channels (seed 000 figure 4, drawn by
+    ``mmattn.visualization.plot_channel_windows``).
 
     Args:
         interval (int): Epoch interval. Defaults to 1.

@@ -6,6 +6,7 @@ import torch
 import torch.nn as nn
 from mmengine.model import BaseModel, MMDistributedDataParallel
 from mmengine.optim import OptimWrapper, OptimWrapperDict
+from mmengine.registry import MODEL_WRAPPERS as MMENGINE_MODEL_WRAPPERS
 
 from mmattn.registry import MODEL_WRAPPERS, MODELS
 from ..attentions.hoga import HOGAttention, bind_shared_architecture
@@ -203,3 +204,14 @@ class BilevelDistributedDataParallel(MMDistributedDataParallel):
     def train_step(self, data: dict,
                    optim_wrapper: OptimWrapperDict) -> Dict[str, torch.Tensor]:
         return self.module.bilevel_step(data, optim_wrapper, self)
+
+
+# mmengine's Runner.wrap_model resolves ``model_wrapper_cfg.type`` with
+# ``MODEL_WRAPPERS.get`` on mmengine's root registry, without switching to
+# the default scope's registry, and the root does not see mmattn's (a child
+# of mmpretrain's): without this, every distributed search failed with
+# "issubclass() arg 1 must be a class". The build itself still goes through
+# mmattn's registry.
+MMENGINE_MODEL_WRAPPERS.register_module(
+    name='BilevelDistributedDataParallel',
+    module=BilevelDistributedDataParallel)
