@@ -8,6 +8,14 @@ default_hooks = dict(
         type='CheckpointHook', interval=10, max_keep_ckpts=3,
         save_best='auto'),
     sampler_seed=dict(type='DistSamplerSeedHook'),
+    # mmattn's own defaults are default hooks, not custom ones: configs that
+    # replace custom_hooks (the search configs do) keep them.
+    # A bar over the samples of every validation / test epoch (rank 0).
+    progress=dict(type='EvalProgressBarHook'),
+    # Stop at the first NaN/inf loss, naming the iteration and loss terms.
+    invalid_loss=dict(type='CheckInvalidLossHook'),
+    # Seed every epoch from its index so that --resume repeats exactly.
+    epoch_seed=dict(type='EpochSeedHook'),
 )
 
 env_cfg = dict(
@@ -24,9 +32,4 @@ load_from = None
 resume = False
 randomness = dict(seed=0, deterministic=False)
 
-custom_hooks = [
-    # Stop at the first NaN/inf loss, naming the iteration and loss terms.
-    dict(type='CheckInvalidLossHook'),
-    # Seed every epoch from its index so that --resume repeats exactly.
-    dict(type='EpochSeedHook'),
-]
+custom_hooks = []

@@ -45,8 +45,4 @@ param_scheduler = [
 train_cfg = dict(by_epoch=True, max_epochs=120, val_interval=20)
 val_cfg = dict()
 test_cfg = dict()
-custom_hooks = [
-    dict(type='CheckInvalidLossHook'),
-    dict(type='EpochSeedHook'),
-    dict(type='IBVariationalHook', warmup_ratio=0.3),
-]
+custom_hooks = [dict(type='IBVariationalHook', warmup_ratio=0.3)]

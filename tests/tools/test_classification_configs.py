@@ -1,5 +1,7 @@
 """Every classification config parses and builds; one CIFAR config trains
-and is evaluated through tools/train.py and tools/test.py."""
+and is evaluated through tools/train.py and tools/test.py (on an image
+folder; the CIFAR release format itself, read by mmpretrain's CIFAR10 /
+CIFAR100, is tested in tests/datasets/test_cifar_format.py)."""
 import glob
 import os.path as osp
 import re

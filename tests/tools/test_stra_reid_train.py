@@ -19,7 +19,7 @@ def options(data_root):
         'model.backbone.backbone.init_cfg=None',
         'model.backbone.dummy_input_shape=[1,3,64,32]',
         'model.head.num_classes=8', 'train_cfg.max_epochs=2',
-        'train_cfg.val_interval=2', 'custom_hooks.2.epochs=1',
+        'train_cfg.val_interval=2', 'custom_hooks.0.epochs=1',
         'train_dataloader.batch_size=8',
         'train_dataloader.sampler.batch_size=8',
         'train_dataloader.sampler.num_instances=2',

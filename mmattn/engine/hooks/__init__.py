@@ -2,11 +2,12 @@ from .architecture_hooks import ArchitectureLoggerHook, ExportArchitectureHook
 from .freeze_hook import FreezeModulesHook
 from .gumbel_temperature_hook import GumbelTemperatureHook
 from .ib_variational_hook import IBVariationalHook
+from .progress_hook import EvalProgressBarHook
 from .reproducibility_hooks import CheckInvalidLossHook, EpochSeedHook
 
 __all__ = [
     'FreezeModulesHook',
     'ArchitectureLoggerHook', 'ExportArchitectureHook',
     'GumbelTemperatureHook', 'IBVariationalHook', 'CheckInvalidLossHook',
-    'EpochSeedHook'
+    'EpochSeedHook', 'EvalProgressBarHook'
 ]
