@@ -3,8 +3,8 @@
 A config with ``default_scope='mmattn'`` finds mmattn components first and falls
 back to mmpretrain's and then mmengine's, so stock backbones (``ResNet``,
 ``MobileNetV2``), transforms and data preprocessors need no prefix. Configs of
-other OpenMMLab projects reach mmattn components with
-``custom_imports=dict(imports=['mmattn'])`` and the ``mmattn.`` prefix.
+other OpenMMLab projects (mmpretrain, mmdet, mmpose) reach mmattn components
+with ``custom_imports=dict(imports=['mmattn'])`` and the ``mmattn.`` prefix.
 """
 from mmengine.registry import Registry
 from mmpretrain.registry import DATA_SAMPLERS as MMPRETRAIN_DATA_SAMPLERS
@@ -39,7 +39,15 @@ __all__ = [
 
 
 def _child(name, parent, location):
-    return Registry(name, parent=parent, scope='mmattn', locations=[location])
+    registry = Registry(
+        name, parent=parent, scope='mmattn', locations=[location])
+    # mmengine resolves ``'<scope>.<Type>'`` from another project's registry
+    # (mmdet, mmpose) only when ``<scope>`` is a direct child of its root
+    # registry, and mmattn's sit under mmpretrain's. Listing the same
+    # registry at the root too lets their configs write
+    # ``type='mmattn.AttentionBackbone'``.
+    registry._get_root_registry()._children.setdefault('mmattn', registry)
+    return registry
 
 
 RUNNERS = _child('runner', MMPRETRAIN_RUNNERS, 'mmattn.engine')

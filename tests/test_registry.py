@@ -55,6 +55,17 @@ def test_mmpretrain_config_uses_mmattn_by_custom_imports():
     assert result.stdout.strip().endswith('OK')
 
 
+def test_a_sibling_project_registry_finds_mmattn_by_prefix():
+    # mmdet / mmpose registries are children of mmengine's root, not of
+    # mmpretrain's; 'mmattn.X' must resolve from them too.
+    from mmengine.registry import MODELS as ROOT_MODELS
+    from mmengine.registry import Registry
+    sibling = Registry('model', parent=ROOT_MODELS, scope='siblingproj')
+    assert sibling.get('mmattn.BNNeck') is MODELS.get('BNNeck')
+    assert sibling.get('mmattn.AttentionBackbone') is MODELS.get(
+        'AttentionBackbone')
+
+
 def test_unknown_type_names_the_registry_and_type():
     with pytest.raises(KeyError, match='NoSuchBackbone'):
         MODELS.build(dict(type='NoSuchBackbone'))

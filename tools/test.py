@@ -1,8 +1,14 @@
 """Evaluate a checkpoint of any mmattn config with mmengine's Runner.
 
-Example:
+The registry scope comes from the config (``default_scope``), so mmdet and
+mmpose configs that import mmattn run here unchanged.
+
+Examples:
     python tools/test.py configs/reid/mobilenetv2_b64_market1501.py \
         work_dirs/mnv2/epoch_120.pth --out work_dirs/mnv2/results.npz
+    python tools/test.py \
+        configs/detection/faster-rcnn_r50-hoga_fpn_1x_coco.py \
+        work_dirs/frcnn/epoch_12.pth --out work_dirs/frcnn/results.pkl
 """
 import argparse
 import json
@@ -21,10 +27,55 @@ def parse_args():
     parser.add_argument('checkpoint', help='checkpoint file')
     parser.add_argument(
         '--out',
-        help='save the test features and labels (.npz) and the '
-        'metrics (same name, .json)')
+        help='save the predictions and the metrics (same name, .json): a '
+        '.npz of features and labels (embedding models: Re-ID, face, '
+        'descriptors) or a .pkl of the predictions (detection: mmdet\'s '
+        'DumpDetResults; other tasks: mmengine\'s DumpResults)')
     add_runner_arguments(parser)
     return parser.parse_args()
+
+
+def add_dump_metric(cfg, out):
+    """Append the metric that writes ``out`` to ``cfg.test_evaluator``.
+
+    ``.npz``: embedding features and labels (mmattn's ``DumpFeatures``), for
+    configs in the mmattn scope. ``.pkl``: the raw predictions, converted to
+    plain dicts by mmdet's ``DumpDetResults`` for mmdet configs, as pickled
+    data samples by mmengine's ``DumpResults`` otherwise.
+    """
+    scope = cfg.get('default_scope') or 'mmattn'
+    ext = osp.splitext(out)[1]
+    if ext == '.npz':
+        if scope != 'mmattn':
+            raise SystemExit(
+                f'--out {out!r}: .npz holds embedding features, which '
+                f'{scope} models do not produce; use a .pkl for their '
+                'predictions')
+        dump = dict(type='mmattn.DumpFeatures', out_file=out)
+    elif ext == '.pkl':
+        kind = 'mmdet.DumpDetResults' if scope == 'mmdet' else \
+            'mmengine.DumpResults'
+        dump = dict(type=kind, out_file_path=out)
+    else:
+        raise SystemExit(f'--out {out!r}: expected a .npz (features) or a '
+                         '.pkl (predictions) file name')
+    for path in (out, osp.splitext(out)[0] + '.json'):
+        if osp.exists(path):
+            raise SystemExit(f'--out: {path!r} exists; remove it or choose '
+                             'another name')
+    evaluator = cfg.test_evaluator
+    if not isinstance(evaluator, (list, tuple)):
+        evaluator = [evaluator]
+    cfg.test_evaluator = [*evaluator, dump]
+
+
+def _json_value(value):
+    """Metrics are numbers (floats, numpy scalars, 0-d tensors); anything
+    else a metric returns is kept as text rather than failing the dump."""
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return str(value)
 
 
 def main():
@@ -34,18 +85,7 @@ def main():
     cfg.load_from = args.checkpoint
     select_dist_backend(cfg)
     if args.out is not None:
-        if not args.out.endswith('.npz'):
-            raise SystemExit(f'--out {args.out!r}: expected a .npz file name')
-        for path in (args.out, args.out[:-4] + '.json'):
-            if osp.exists(path):
-                raise SystemExit(f'--out: {path!r} exists; remove it or '
-                                 'choose another name')
-        evaluator = cfg.test_evaluator
-        if not isinstance(evaluator, (list, tuple)):
-            evaluator = [evaluator]
-        cfg.test_evaluator = [
-            *evaluator, dict(type='DumpFeatures', out_file=args.out)
-        ]
+        add_dump_metric(cfg, args.out)
 
     if 'runner_type' not in cfg:
         runner = Runner.from_cfg(cfg)
@@ -53,8 +93,9 @@ def main():
         runner = RUNNERS.build(cfg)
     metrics = runner.test()
     if args.out is not None and runner.rank == 0:
-        with open(args.out[:-4] + '.json', 'w') as f:
-            json.dump({k: float(v) for k, v in metrics.items()}, f, indent=2)
+        with open(osp.splitext(args.out)[0] + '.json', 'w') as f:
+            json.dump({k: _json_value(v)
+                       for k, v in metrics.items()}, f, indent=2)
 
 
 if __name__ == '__main__':

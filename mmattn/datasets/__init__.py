@@ -16,3 +16,8 @@ from .brown import BrownDataset  # noqa: E402
 from .patch_transforms import (PackPatchInputs,  # noqa: E402
                                RandomPatchFlipRotate)
 __all__ += ['BrownDataset', 'PackPatchInputs', 'RandomPatchFlipRotate']
+from .synthetic import (COCO_DETECTION_CLASSES,  # noqa: E402
+                        make_coco_detection, make_coco_keypoints)
+__all__ += [
+    'COCO_DETECTION_CLASSES', 'make_coco_detection', 'make_coco_keypoints'
+]

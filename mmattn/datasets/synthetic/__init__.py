@@ -18,3 +18,11 @@ __all__ += [
     'DEMO_FACE_PRESET', 'TINY_FACE_PRESET', 'FaceIdentity',
     'make_synthetic_faces', 'render_face'
 ]
+from .coco import (COCO_DETECTION_CLASSES, COCO_KEYPOINT_NAMES,  # noqa: E402
+                   COCO_SKELETON, make_coco_detection, make_coco_keypoints,
+                   render_detection_image, render_keypoint_image)
+__all__ += [
+    'COCO_DETECTION_CLASSES', 'COCO_KEYPOINT_NAMES', 'COCO_SKELETON',
+    'make_coco_detection', 'make_coco_keypoints', 'render_detection_image',
+    'render_keypoint_image'
+]

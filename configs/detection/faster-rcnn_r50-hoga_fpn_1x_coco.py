@@ -1,0 +1,12 @@
+# Faster R-CNN + FPN, 1x schedule on COCO (seed 004 table 7): ResNet-50 with
+# HOGA with the AutoLA genotype (seed 004 figure 3) in every Bottleneck, as in
+# configs/classification/hoga_resnet50_8xb32_in1k.py, whose ImageNet
+# checkpoint initialises the backbone.
+_base_ = [
+    './faster-rcnn_r50_fpn_1x_coco.py', '../_base_/models/block_attentions.py'
+]
+model = dict(
+    backbone=dict(
+        attentions={{_base_.hoga_in_blocks}},
+        init_cfg=dict(
+            checkpoint='work_dirs/hoga_resnet50_8xb32_in1k/epoch_100.pth')))

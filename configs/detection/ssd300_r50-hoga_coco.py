@@ -1,0 +1,11 @@
+# SSD300 on COCO (seed 004 table 7): ResNet-50 (stages 1-3, see
+# ssd300_r50_coco.py) with HOGA with the AutoLA genotype (seed 004 figure 3)
+# in every Bottleneck, as in
+# configs/classification/hoga_resnet50_8xb32_in1k.py, whose ImageNet
+# checkpoint initialises the backbone.
+_base_ = ['./ssd300_r50_coco.py', '../_base_/models/block_attentions.py']
+model = dict(
+    backbone=dict(
+        attentions={{_base_.hoga_in_blocks}},
+        init_cfg=dict(
+            checkpoint='work_dirs/hoga_resnet50_8xb32_in1k/epoch_100.pth')))
