@@ -3,6 +3,9 @@
 Example:
     python tools/train.py configs/reid/mobilenetv2_b64_market1501.py \
         --work-dir work_dirs/mnv2 --amp --cfg-options train_cfg.max_epochs=5
+    python tools/train.py configs/reid/resnet50_b64_market1501.py \
+        --amp bf16 --channels-last --compile --workers 8 --pin-memory \
+        --persistent-workers
 """
 import argparse
 import glob
@@ -10,7 +13,8 @@ import os.path as osp
 
 from mmengine.runner import Runner
 
-from mmattn.engine import (add_runner_arguments, load_tool_config,
+from mmattn.engine import (add_performance_arguments, add_runner_arguments,
+                           load_tool_config, performance_options,
                            prepare_training_config)
 from mmattn.registry import RUNNERS, register_all_modules
 
@@ -30,8 +34,12 @@ def parse_args():
         action='store_true',
         help='train from scratch into a work dir that already holds '
         'checkpoints (they will be overwritten)')
+    add_performance_arguments(parser)
     parser.add_argument(
-        '--amp', action='store_true', help='automatic mixed precision')
+        '--sync-bn',
+        action='store_true',
+        help='BatchNorm statistics over all processes of a distributed run '
+        '(mmengine cfg.sync_bn=\'torch\'; GPUs only)')
     parser.add_argument(
         '--no-validate',
         action='store_true',
@@ -55,7 +63,8 @@ def main():
             'or choose another --work-dir')
     if args.no_validate:
         cfg.val_cfg = cfg.val_dataloader = cfg.val_evaluator = None
-    prepare_training_config(cfg, amp=args.amp)
+    prepare_training_config(
+        cfg, sync_bn=args.sync_bn, **performance_options(args))
 
     if 'runner_type' not in cfg:
         runner = Runner.from_cfg(cfg)

@@ -1,9 +1,25 @@
+import argparse
+import os
+import os.path as osp
+import re
+import subprocess
+import sys
+import types
 from unittest import mock
 
 import pytest
+import torch
+import torch.nn as nn
 from mmengine.config import Config
+from mmengine.model import BaseModel
+from mmengine.runner import Runner
 
-from mmattn.engine import prepare_training_config
+from conftest import REPO_ROOT
+from mmattn.engine import (BF16OptimWrapper, ChannelsLastHook,
+                           SyncBatchNormCheckHook, add_performance_arguments,
+                           check_cfg_options, enable_amp,
+                           prepare_training_config, set_dataloader_options)
+from mmattn.registry import DATASETS, MODELS
 
 
 def make_cfg(**kwargs):
@@ -12,11 +28,15 @@ def make_cfg(**kwargs):
                        **kwargs))
 
 
+# ----------------------------------------------------------------- AMP ----
+
+
 def test_amp_switches_to_amp_optim_wrapper_on_cuda():
     cfg = make_cfg()
     with mock.patch('torch.cuda.is_available', return_value=True):
         prepare_training_config(cfg, amp=True)
     assert cfg.optim_wrapper.type == 'AmpOptimWrapper'
+    assert cfg.optim_wrapper.dtype == 'float16'
     assert cfg.optim_wrapper.loss_scale == 'dynamic'
     assert cfg.env_cfg.dist_cfg.backend == 'nccl'
 
@@ -31,13 +51,69 @@ def test_amp_keeps_configured_dtype_and_refuses_other_wrappers():
     cfg.optim_wrapper.type = 'OptimWrapperDict'
     with mock.patch('torch.cuda.is_available', return_value=True), \
             pytest.raises(ValueError, match='optim_wrapper.type'):
-        prepare_training_config(cfg, amp=True)
+        prepare_training_config(cfg, amp='bf16')
 
 
-def test_amp_without_cuda_is_a_clear_error():
+def test_amp_fp16_without_cuda_is_a_clear_error():
     with mock.patch('torch.cuda.is_available', return_value=False), \
             pytest.raises(RuntimeError, match='--amp needs a CUDA device'):
         prepare_training_config(make_cfg(), amp=True)
+    # Also for a config that asks for AmpOptimWrapper itself.
+    cfg = make_cfg()
+    cfg.optim_wrapper.type = 'AmpOptimWrapper'
+    with mock.patch('torch.cuda.is_available', return_value=False), \
+            pytest.raises(RuntimeError, match='--amp needs a CUDA device'):
+        prepare_training_config(cfg, amp=True)
+
+
+def test_amp_bf16_uses_the_scaler_free_wrapper_on_cpu_and_cuda():
+    for cuda in (False, True):
+        cfg = make_cfg()
+        cfg.optim_wrapper.update(
+            type='AmpOptimWrapper', dtype='float16', loss_scale=512.)
+        with mock.patch('torch.cuda.is_available', return_value=cuda), \
+                mock.patch('torch.cuda.is_bf16_supported',
+                           return_value=True):
+            enable_amp(cfg, 'bf16')
+        assert cfg.optim_wrapper.type == 'BF16OptimWrapper'
+        assert 'loss_scale' not in cfg.optim_wrapper
+        assert 'dtype' not in cfg.optim_wrapper
+    with mock.patch('torch.cuda.is_available', return_value=True), \
+            mock.patch('torch.cuda.is_bf16_supported', return_value=False), \
+            pytest.raises(RuntimeError, match='--amp bf16'):
+        enable_amp(make_cfg(), 'bf16')
+
+
+def test_bad_option_values_name_the_option():
+    with pytest.raises(ValueError, match="--amp: unknown precision 'fp8'"):
+        enable_amp(make_cfg(), 'fp8')
+    parser = argparse.ArgumentParser()
+    add_performance_arguments(parser)
+    assert parser.parse_args(['--amp']).amp is True
+    assert parser.parse_args(['--amp', 'bf16']).amp == 'bf16'
+    assert parser.parse_args([]).amp is None
+    for argv, option in ((['--amp', 'fp8'], '--amp'),
+                         (['--workers', '-1'], '--workers'),
+                         (['--workers', 'two'], '--workers')):
+        with mock.patch.object(parser, 'error',
+                               side_effect=SystemExit) as error, \
+                pytest.raises(SystemExit):
+            parser.parse_args(argv)
+        assert option in error.call_args[0][0]
+
+
+def test_bf16_optim_wrapper_autocasts_on_cpu_without_loss_scaling():
+    model = nn.Linear(4, 2)
+    wrapper = BF16OptimWrapper(
+        optimizer=torch.optim.SGD(model.parameters(), lr=0.1))
+    before = model.weight.detach().clone()
+    with wrapper.optim_context(model):
+        out = model(torch.randn(3, 4))
+    assert out.dtype == torch.bfloat16
+    wrapper.update_params(out.float().square().mean())
+    assert model.weight.dtype == torch.float32
+    assert not torch.equal(model.weight, before)
+    assert not hasattr(wrapper, 'loss_scaler')
 
 
 def test_cpu_torchrun_launch_uses_gloo_and_cpu_ddp():
@@ -48,3 +124,175 @@ def test_cpu_torchrun_launch_uses_gloo_and_cpu_ddp():
         prepare_training_config(cfg)
     assert cfg.env_cfg.dist_cfg.backend == 'gloo'
     assert cfg.model_wrapper_cfg.device_ids is None
+
+
+# -------------------------------------------------------------- loaders ----
+
+
+def loaders_cfg():
+    loader = dict(batch_size=2, num_workers=4, persistent_workers=True)
+    return make_cfg(train_dataloader=dict(loader), val_dataloader=dict(loader),
+                    test_dataloader=None)
+
+
+def test_loader_options_reach_every_loader():
+    cfg = loaders_cfg()
+    set_dataloader_options(cfg, workers=2, pin_memory=True,
+                           persistent_workers=True)
+    for key in ('train_dataloader', 'val_dataloader'):
+        assert cfg[key].num_workers == 2
+        assert cfg[key].pin_memory is True
+        assert cfg[key].persistent_workers is True
+    assert cfg.test_dataloader is None
+    # torch refuses persistent workers without workers: turned off.
+    set_dataloader_options(cfg, workers=0)
+    assert cfg.train_dataloader.persistent_workers is False
+    assert cfg.train_dataloader.pin_memory is True
+
+
+def test_bad_loader_options_name_the_option():
+    with pytest.raises(ValueError, match='--workers: .* got -1'):
+        set_dataloader_options(loaders_cfg(), workers=-1)
+    with pytest.raises(ValueError,
+                       match='--persistent-workers: train_dataloader'):
+        set_dataloader_options(loaders_cfg(), workers=0,
+                               persistent_workers=True)
+
+
+# ------------------------------------------- compile, sync_bn, cfg keys ----
+
+
+def test_compile_and_sync_bn_set_the_runner_keys():
+    cfg = make_cfg()
+    prepare_training_config(cfg, compile=True, sync_bn=True)
+    assert cfg.compile is True and cfg.sync_bn == 'torch'
+    assert dict(type='SyncBatchNormCheckHook') in cfg.custom_hooks
+    cfg = make_cfg(compile=dict(backend='eager'))
+    prepare_training_config(cfg, compile=True)
+    assert cfg.compile == dict(backend='eager')
+
+
+def test_cfg_options_accept_the_keys_the_runner_reads():
+    cfg = make_cfg()
+    check_cfg_options(cfg, {'sync_bn': 'torch', 'compile.backend': 'eager',
+                            'find_unused_parameters': True})
+    with pytest.raises(KeyError, match='sync_bm'):
+        check_cfg_options(cfg, {'sync_bm': 'torch'})
+
+
+def test_sync_bn_check_hook_counts_the_converted_layers():
+    model = nn.Sequential(nn.Conv2d(3, 4, 1), nn.SyncBatchNorm(4),
+                          nn.BatchNorm2d(4))
+    runner = types.SimpleNamespace(model=model)
+    with mock.patch('mmattn.engine.hooks.performance_hooks.print_log') as log:
+        SyncBatchNormCheckHook().before_run(runner)
+    assert '1 of 2 BatchNorm layers are SyncBatchNorm' in log.call_args[0][0]
+
+
+# --------------------------------------------------------- channels_last ----
+
+
+class ToyConvModel(BaseModel):
+    """Conv + BN classifier; records the memory format of what it sees."""
+
+    def __init__(self):
+        super().__init__(data_preprocessor=dict(
+            type='mmpretrain.ClsDataPreprocessor', mean=[0.] * 3,
+            std=[255.] * 3))
+        self.conv = nn.Conv2d(3, 8, 3, padding=1)
+        self.bn = nn.BatchNorm2d(8)
+        self.fc = nn.Linear(8, 2)
+        self.seen = []
+
+    def forward(self, inputs, data_samples=None, mode='tensor'):
+        self.seen.append(
+            (inputs.is_contiguous(memory_format=torch.channels_last),
+             torch.is_autocast_enabled('cpu')))
+        feats = self.bn(self.conv(inputs)).mean((2, 3))
+        logits = self.fc(feats)
+        if mode == 'loss':
+            labels = torch.cat([s.gt_label for s in data_samples])
+            return dict(loss=nn.functional.cross_entropy(logits.float(),
+                                                         labels))
+        return logits
+
+
+def toy_dataset(num_samples=4):
+    from mmpretrain.structures import DataSample
+    return [
+        dict(inputs=torch.randint(0, 256, (3, 8, 6), dtype=torch.uint8),
+             data_samples=DataSample().set_gt_label(i % 2))
+        for i in range(num_samples)
+    ]
+
+
+def test_channels_last_hook_converts_model_and_input_batches():
+    model = ToyConvModel()
+    ChannelsLastHook().before_run(types.SimpleNamespace(model=model))
+    assert model.conv.weight.is_contiguous(memory_format=torch.channels_last)
+    data = model.data_preprocessor(
+        dict(inputs=[s['inputs'] for s in toy_dataset()],
+             data_samples=[s['data_samples'] for s in toy_dataset()]), True)
+    assert data['inputs'].is_contiguous(memory_format=torch.channels_last)
+    assert not data['inputs'].is_contiguous()
+
+
+def test_runner_trains_with_channels_last_bf16_and_compile(tmp_path):
+    """The switches through mmengine's own Runner on the CPU (compile with
+    the eager backend: inductor needs a minute to compile on this CPU)."""
+    MODELS.register_module('ToyConvModel', module=ToyConvModel, force=True)
+    DATASETS.register_module('toy_dataset', module=toy_dataset, force=True)
+    cfg = Config(dict(
+        model=dict(type='ToyConvModel'),
+        work_dir=str(tmp_path),
+        train_dataloader=dict(
+            batch_size=2, num_workers=0,
+            sampler=dict(type='DefaultSampler', shuffle=False),
+            dataset=dict(type='toy_dataset')),
+        train_cfg=dict(by_epoch=True, max_epochs=1),
+        optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.1)),
+        compile=dict(backend='eager'),
+        default_scope='mmattn',
+        log_level='WARNING'))
+    prepare_training_config(cfg, amp='bf16', channels_last=True,
+                            compile=True, workers=0)
+    runner = Runner.from_cfg(cfg)
+    runner.train()
+    model = runner.model
+    assert type(runner.optim_wrapper).__name__ == 'BF16OptimWrapper'
+    assert model.conv.weight.is_contiguous(memory_format=torch.channels_last)
+    assert model.seen == [(True, True)] * 2  # NHWC batches under autocast
+    # mmengine replaced train_step by its torch.compile'd version.
+    assert hasattr(model.train_step, '_torchdynamo_orig_callable')
+
+
+# ------------------------------------------------------ SyncBN, 2 procs ----
+
+
+def test_two_process_sync_bn_converts_the_batchnorm_layers(
+        market_root, tmp_path):
+    """tools/dist_train.sh --sync-bn on 2 CPU processes. mmengine's Runner
+    converts the BatchNorm layers when it wraps the model; torch's DDP then
+    refuses the model because SyncBatchNorm only trains GPU tensors. That
+    refusal, which DDP raises only for a model holding SyncBatchNorm layers,
+    is what a CPU machine can show of the conversion (on GPUs
+    SyncBatchNormCheckHook logs the converted count)."""
+    config = osp.join(REPO_ROOT,
+                      'configs/reid/demo_dcs_mobilenetv2_synthetic.py')
+    options = [
+        f'train_dataloader.dataset.data_root={market_root}',
+        'model.head.num_classes=8', 'train_dataloader.num_workers=0',
+        'train_dataloader.persistent_workers=False', 'train_cfg.max_epochs=1'
+    ]
+    env = dict(os.environ, OMP_NUM_THREADS='1', PORT='29527',
+               PYTHON=sys.executable)
+    result = subprocess.run(
+        ['bash', 'tools/dist_train.sh', config, '2', '--sync-bn',
+         '--no-validate', '--work-dir', str(tmp_path), '--cfg-options',
+         *options], cwd=REPO_ROOT, capture_output=True, text=True, env=env)
+    log = result.stdout + result.stderr
+    assert result.returncode != 0, log[-3000:]
+    assert '--sync-bn on CPU processes' in log
+    refusals = re.findall(r'\[rank[01]\]: ValueError: SyncBatchNorm layers '
+                          'only work with GPU modules', log)
+    assert len(refusals) == 2, log[-3000:]

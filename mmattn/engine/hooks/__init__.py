@@ -2,6 +2,7 @@ from .architecture_hooks import ArchitectureLoggerHook, ExportArchitectureHook
 from .freeze_hook import FreezeModulesHook
 from .gumbel_temperature_hook import GumbelTemperatureHook
 from .ib_variational_hook import IBVariationalHook
+from .performance_hooks import ChannelsLastHook, SyncBatchNormCheckHook
 from .progress_hook import EvalProgressBarHook
 from .reproducibility_hooks import CheckInvalidLossHook, EpochSeedHook
 
@@ -9,5 +10,6 @@ __all__ = [
     'FreezeModulesHook',
     'ArchitectureLoggerHook', 'ExportArchitectureHook',
     'GumbelTemperatureHook', 'IBVariationalHook', 'CheckInvalidLossHook',
-    'EpochSeedHook', 'EvalProgressBarHook'
+    'EpochSeedHook', 'EvalProgressBarHook', 'ChannelsLastHook',
+    'SyncBatchNormCheckHook'
 ]

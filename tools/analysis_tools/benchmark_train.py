@@ -1,0 +1,620 @@
+"""Training throughput and peak memory: mmengine's Runner vs a bare loop.
+
+Builds the model of a training config and measures, on one device and in
+the same precision, memory format, batch and input size:
+
+* ``bare``: a hand-written PyTorch loop over one staged, preprocessed
+  synthetic batch: forward through the model's ``loss`` path, backward,
+  optimiser step (the config's optimiser, without mmengine's wrapper);
+* ``runner``: mmengine's Runner with the config's hooks, logger, schedulers
+  and the training switches of tools/train.py, training by epoch
+  (``--epoch-iters`` iterations per epoch) over an in-memory synthetic
+  dataset of packed samples, through a DataLoader.
+
+Both report images/s after ``--warmup`` iterations and the peak memory of
+the timed window. ``--ablate`` instead runs the Runner once per lever, each
+row adding one: fp32 -> +channels_last -> +amp -> +compile -> +workers ->
++pin_memory -> +persistent_workers. ``--compare-attention`` measures the
+bare-loop step time of the config with the attention modules of its
+``AttentionBackbone`` removed (the bare backbone) and of the config and
+every further config with them, and the overhead in percent.
+
+Examples::
+
+    python tools/analysis_tools/benchmark_train.py \\
+        configs/reid/resnet50_b64_market1501.py --batch-size 256 \\
+        --amp bf16 --channels-last --workers 8 --pin-memory \\
+        --persistent-workers --out work_dirs/bench_r50.json
+    python tools/analysis_tools/benchmark_train.py \\
+        configs/reid/resnet50_b64_market1501.py --batch-size 256 --ablate
+    python tools/analysis_tools/benchmark_train.py \\
+        configs/attentions/da-single_mobilenet-v2.py --compare-attention \\
+        configs/attentions/dcs_mobilenet-v2.py --input-size 256 128
+
+Every measurement runs in a fresh Python process, so that one does not
+inherit the memory, compiled graphs or allocator caches of another. Peak
+memory is ``torch.cuda.max_memory_allocated`` over the timed window on CUDA
+(everything the step keeps alive: weights, gradients, optimiser state,
+activations); on the CPU it is the peak resident set size (``VmHWM``) of the
+measuring process, which also counts the interpreter and libraries; the
+process's resident size before the model is built is reported next to it.
+Each row also gives ``cpu_ms_per_step``, the CPU time of the measuring
+process per step (loader workers not included): on a shared CPU it is
+steadier than the wall time. The synthetic data skip image decoding and augmentation: the numbers are
+those of the training step and the loader machinery, not of a JPEG
+pipeline.
+"""
+import argparse
+import json
+import math
+import os
+import os.path as osp
+import subprocess
+import sys
+import tempfile
+import time
+
+import torch
+
+#: Ablation levers in order; each row adds one to the previous row.
+ABLATION_STEPS = ('channels_last', 'amp', 'compile', 'workers', 'pin_memory',
+                  'persistent_workers')
+#: Images per identity in a synthetic batch (P x K batches for triplet loss).
+INSTANCES_PER_ID = 4
+
+
+def parse_args(argv=None):
+    from mmengine.config import DictAction
+
+    from mmattn.engine import add_performance_arguments
+
+    parser = argparse.ArgumentParser(
+        description='Training images/s and peak memory: mmengine Runner vs '
+        'a bare PyTorch loop')
+    parser.add_argument('config', help='training config file')
+    parser.add_argument(
+        '--batch-size', type=int, default=None,
+        help='images per step (default: the config\'s train batch size)')
+    parser.add_argument(
+        '--input-size', type=int, nargs=2, default=(256, 128),
+        metavar=('H', 'W'), help='input height and width (default 256 128)')
+    parser.add_argument(
+        '--iters', type=int, default=50, help='timed iterations')
+    parser.add_argument(
+        '--warmup', type=int, default=10,
+        help='untimed iterations first (compilation, cuDNN autotuning)')
+    parser.add_argument(
+        '--epoch-iters', type=int, default=20,
+        help='Runner: iterations per epoch of the synthetic dataset, so '
+        'that epoch ends (loader restarts) fall inside the timed window')
+    add_performance_arguments(parser)
+    parser.add_argument(
+        '--ablate', action='store_true',
+        help='Runner only, one row per lever (see --ablate-steps)')
+    parser.add_argument(
+        '--ablate-steps', nargs='+', choices=ABLATION_STEPS,
+        default=list(ABLATION_STEPS), help='the levers --ablate adds')
+    parser.add_argument(
+        '--compare-attention', nargs='*', metavar='CONFIG', default=None,
+        help='bare-loop step time of the bare backbone vs CONFIG and these '
+        'configs (attention overhead)')
+    parser.add_argument(
+        '--device', choices=['cuda', 'cpu'], default=None,
+        help='default: cuda when available')
+    parser.add_argument('--out', help='JSON file for the results (must not '
+                        'exist)')
+    parser.add_argument(
+        '--cfg-options', nargs='+', action=DictAction,
+        help='override config keys, e.g. model.head.num_classes=100')
+    args = parser.parse_args(argv)
+    for name in ('iters', 'warmup', 'epoch_iters'):
+        if getattr(args, name) < 1:
+            parser.error(f'--{name.replace("_", "-")} must be >= 1')
+    if args.batch_size is not None and args.batch_size < 1:
+        parser.error('--batch-size must be >= 1')
+    if args.ablate and args.compare_attention is not None:
+        parser.error('--ablate and --compare-attention are separate modes')
+    if args.device is None:
+        args.device = 'cuda' if torch.cuda.is_available() else 'cpu'
+    if args.device == 'cuda' and not torch.cuda.is_available():
+        parser.error('--device cuda: no CUDA device is available')
+    if args.amp is True:
+        args.amp = 'fp16'
+    if args.amp == 'fp16' and args.device == 'cpu':
+        parser.error('--amp fp16 needs CUDA (mmengine\'s AmpOptimWrapper); '
+                     'use --amp bf16 on the CPU')
+    if args.out and osp.exists(args.out):
+        parser.error(f'--out {args.out} already exists; choose another '
+                     'file or remove it')
+    return args
+
+
+# --------------------------------------------------------------------------
+# Measuring process
+# --------------------------------------------------------------------------
+
+
+def current_rss_mb(field: str = 'VmRSS') -> float:
+    """Resident set size (``VmRSS``) or its peak (``VmHWM``) in MiB."""
+    try:
+        with open('/proc/self/status') as f:
+            for line in f:
+                if line.startswith(field + ':'):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    import resource  # no /proc: the lifetime peak is all there is
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+class MemoryMeter:
+    """Peak memory of a window: CUDA allocations or the process's RSS."""
+
+    def __init__(self, device: str):
+        self.device = device
+
+    def sync(self) -> None:
+        if self.device == 'cuda':
+            torch.cuda.synchronize()
+
+    def reset(self) -> None:
+        if self.device == 'cuda':
+            torch.cuda.reset_peak_memory_stats()
+
+    def peak_mb(self) -> float:
+        if self.device == 'cuda':
+            return torch.cuda.max_memory_allocated() / 2**20
+        return current_rss_mb('VmHWM')
+
+
+class SyntheticPackedDataset(torch.utils.data.Dataset):
+    """``num_samples`` packed samples as ``PackInputs`` makes them: a uint8
+    image (3, H, W) and a :class:`DataSample` with ``gt_label``. Labels
+    follow P x K batches (``INSTANCES_PER_ID`` images per identity, in
+    order) so that a triplet loss finds positives in every batch; the
+    images cycle through ``distinct`` random ones held in memory."""
+
+    def __init__(self, num_samples: int, size, num_classes: int,
+                 distinct: int = 64):
+        generator = torch.Generator().manual_seed(0)
+        self.images = torch.randint(
+            0, 256, (min(distinct, num_samples), 3, *size),
+            dtype=torch.uint8, generator=generator)
+        self.num_samples = num_samples
+        self.num_classes = num_classes
+
+    def __len__(self) -> int:
+        return self.num_samples
+
+    def label(self, index: int) -> int:
+        return (index // INSTANCES_PER_ID) % self.num_classes
+
+    def __getitem__(self, index: int) -> dict:
+        from mmpretrain.structures import DataSample
+        sample = DataSample().set_gt_label(self.label(index))
+        return dict(
+            inputs=self.images[index % len(self.images)],
+            data_samples=sample)
+
+
+def load_config(spec: dict):
+    from mmengine.config import Config
+
+    from mmattn.engine import check_cfg_options
+    cfg = Config.fromfile(spec['config'])
+    if spec.get('cfg_options'):
+        check_cfg_options(cfg, spec['cfg_options'])
+        cfg.merge_from_dict(spec['cfg_options'])
+    if spec.get('strip_attention'):
+        attention_backbone(cfg, spec['config']).attentions = []
+    return cfg
+
+
+def attention_backbone(cfg, path: str):
+    """The ``AttentionBackbone`` config of ``cfg.model.backbone``, whose
+    attention list ``--compare-attention`` empties for the bare backbone."""
+    backbone = cfg.model.get('backbone', {})
+    if backbone.get('type') != 'AttentionBackbone':
+        raise SystemExit(
+            f'--compare-attention: the model.backbone of {path} is '
+            f'{backbone.get("type")!r}, not AttentionBackbone; cannot derive '
+            'the bare backbone')
+    return backbone
+
+
+def num_classes_of(model) -> int:
+    head = getattr(model, 'head', None)
+    classes = getattr(head, 'num_classes', None)
+    if not isinstance(classes, int):
+        raise ValueError(
+            f'{type(model).__name__}: the head has no integer num_classes; '
+            'the synthetic labels need it')
+    return classes
+
+
+def build_optimizer(cfg, model):
+    """The config's optimiser (with its paramwise settings) as a plain
+    ``torch.optim`` optimiser; SGD(lr=0.01, momentum=0.9) for model-only
+    configs."""
+    from mmengine.optim import build_optim_wrapper
+    wrapper_cfg = cfg.get('optim_wrapper') or dict(
+        optimizer=dict(type='SGD', lr=0.01, momentum=0.9))
+    wrapper_cfg = dict(wrapper_cfg)
+    wrapper_cfg['type'] = 'OptimWrapper'
+    for key in ('dtype', 'loss_scale', 'use_fsdp'):
+        wrapper_cfg.pop(key, None)
+    return build_optim_wrapper(model, wrapper_cfg).optimizer
+
+
+def measure_bare(spec: dict, meter: MemoryMeter) -> dict:
+    """A hand-written training loop on one staged batch."""
+    from mmattn.registry import MODELS, register_all_modules
+    register_all_modules(init_default_scope=True)
+    cfg = load_config(spec)
+    device = spec['device']
+    if device == 'cuda':
+        torch.backends.cudnn.benchmark = bool(
+            cfg.get('env_cfg', {}).get('cudnn_benchmark', False))
+    torch.manual_seed(0)
+    model = MODELS.build(cfg.model)
+    if hasattr(model, 'init_weights'):
+        model.init_weights()
+    model.to(device).train()
+    batch = spec['batch_size']
+    dataset = SyntheticPackedDataset(batch, spec['input_size'],
+                                     num_classes_of(model))
+    samples = [dataset[i] for i in range(batch)]
+    data = model.data_preprocessor(
+        dict(inputs=[s['inputs'] for s in samples],
+             data_samples=[s['data_samples'] for s in samples]), True)
+    inputs, data_samples = data['inputs'], data['data_samples']
+    if spec['channels_last']:
+        model.to(memory_format=torch.channels_last)
+        inputs = inputs.contiguous(memory_format=torch.channels_last)
+    optimizer = build_optimizer(cfg, model)
+    forward = torch.compile(model) if spec['compile'] else model
+    amp = spec['amp']
+    cast = {'fp16': torch.float16, 'bf16': torch.bfloat16}.get(amp)
+    scaler = torch.amp.GradScaler(device) if amp == 'fp16' else None
+
+    def step():
+        with torch.autocast(device, dtype=cast, enabled=cast is not None):
+            losses = forward(inputs, data_samples, mode='loss')
+            loss = sum(v.mean() for k, v in losses.items() if 'loss' in k)
+        optimizer.zero_grad(set_to_none=True)
+        if scaler is None:
+            loss.backward()
+            optimizer.step()
+        else:
+            scaler.scale(loss).backward()
+            scaler.step(optimizer)
+            scaler.update()
+
+    for _ in range(spec['warmup']):
+        step()
+    meter.sync()
+    meter.reset()
+    start, cpu_start = time.perf_counter(), time.process_time()
+    for _ in range(spec['iters']):
+        step()
+    meter.sync()
+    elapsed = time.perf_counter() - start
+    return dict(seconds=elapsed, cpu_seconds=time.process_time() - cpu_start,
+                peak_memory_mb=meter.peak_mb(),
+                optimizer=type(optimizer).__name__)
+
+
+def runner_config(spec: dict, work_dir: str):
+    """The config for a Runner benchmark: the synthetic dataset as the only
+    loader, by-epoch training for (at least) warmup + iters iterations, no
+    validation, checkpoints or learning-rate schedule; then the switches of
+    tools/train.py."""
+    from mmattn.engine import prepare_training_config
+    cfg = load_config(spec)
+    batch = spec['batch_size']
+    total = spec['warmup'] + spec['iters']
+    epoch_iters = min(spec['epoch_iters'], total)
+    loader = cfg.get('train_dataloader') or {}
+    cfg.train_dataloader = dict(
+        batch_size=batch,
+        num_workers=loader.get('num_workers', 0),
+        persistent_workers=loader.get('persistent_workers', False),
+        pin_memory=loader.get('pin_memory', False),
+        sampler=dict(type='DefaultSampler', shuffle=False),
+        dataset=dict(
+            type='BenchmarkSyntheticDataset',
+            num_samples=batch * epoch_iters,
+            size=tuple(spec['input_size'])),
+        drop_last=True)
+    cfg.train_cfg = dict(
+        by_epoch=True, max_epochs=math.ceil(total / epoch_iters),
+        val_interval=10**9)
+    for key in ('val', 'test'):
+        cfg[f'{key}_dataloader'] = cfg[f'{key}_cfg'] = None
+        cfg[f'{key}_evaluator'] = None
+    cfg.setdefault('default_hooks', {})['checkpoint'] = None
+    # The config's schedule counts real epochs; the benchmark's are a few
+    # iterations long, which milestones and warm-ups do not fit.
+    cfg.param_scheduler = None
+    cfg.work_dir = work_dir
+    cfg.launcher = 'none'
+    cfg.load_from, cfg.resume = None, False
+    prepare_training_config(
+        cfg, amp=spec['amp'], channels_last=spec['channels_last'],
+        compile=spec['compile'], workers=spec['workers'],
+        pin_memory=spec['pin_memory'],
+        persistent_workers=spec['persistent_workers'])
+    return cfg, epoch_iters
+
+
+def measure_runner(spec: dict, meter: MemoryMeter) -> dict:
+    """mmengine's Runner over the synthetic dataset."""
+    from mmengine.hooks import Hook
+    from mmengine.runner import Runner
+
+    from mmattn.registry import DATASETS, register_all_modules
+    register_all_modules(init_default_scope=False)
+
+    class ThroughputHook(Hook):
+        """Times the iterations after the warm-up; syncs the device only at
+        the two ends of the window."""
+        priority = 'LOWEST'
+
+        def __init__(self):
+            self.start = self.seconds = self.peak = None
+            self.cpu_start = self.cpu_seconds = None
+
+        def after_train_iter(self, runner, batch_idx, data_batch=None,
+                             outputs=None):
+            done = runner.iter + 1
+            if done == spec['warmup']:
+                meter.sync()
+                meter.reset()
+                self.start = time.perf_counter()
+                self.cpu_start = time.process_time()
+            elif done == spec['warmup'] + spec['iters']:
+                meter.sync()
+                self.seconds = time.perf_counter() - self.start
+                self.cpu_seconds = time.process_time() - self.cpu_start
+                self.peak = meter.peak_mb()
+
+    with tempfile.TemporaryDirectory() as work_dir:
+        cfg, epoch_iters = runner_config(spec, work_dir)
+        # The head's class count is known only once the model is built.
+        model = None
+
+        def build_dataset(num_samples, size):
+            return SyntheticPackedDataset(num_samples, size,
+                                          num_classes_of(model))
+
+        DATASETS.register_module(
+            'BenchmarkSyntheticDataset', module=build_dataset, force=True)
+        runner = Runner.from_cfg(cfg)
+        model = runner.model.module if hasattr(runner.model, 'module') \
+            else runner.model
+        timer = ThroughputHook()
+        runner.register_hook(timer)
+        runner.train()
+        memory_format_ok = None
+        if spec['channels_last']:
+            weight = next(p for p in model.parameters() if p.dim() == 4)
+            memory_format_ok = weight.is_contiguous(
+                memory_format=torch.channels_last)
+        optim_wrapper = type(runner.optim_wrapper).__name__
+    return dict(seconds=timer.seconds, cpu_seconds=timer.cpu_seconds,
+                peak_memory_mb=timer.peak,
+                epoch_iters=epoch_iters, optim_wrapper=optim_wrapper,
+                channels_last_weights=memory_format_ok)
+
+
+def run_child(spec_path: str, result_path: str) -> None:
+    with open(spec_path) as f:
+        spec = json.load(f)
+    rss_start = current_rss_mb()
+    meter = MemoryMeter(spec['device'])
+    measure = measure_bare if spec['mode'] == 'bare' else measure_runner
+    result = measure(spec, meter)
+    images = spec['batch_size'] * spec['iters']
+    result.update(
+        images_per_s=images / result['seconds'],
+        step_ms=1000 * result['seconds'] / spec['iters'],
+        cpu_ms_per_step=1000 * result['cpu_seconds'] / spec['iters'],
+        rss_at_start_mb=rss_start if spec['device'] == 'cpu' else None)
+    with open(result_path, 'w') as f:
+        json.dump(result, f)
+
+
+# --------------------------------------------------------------------------
+# Driver
+# --------------------------------------------------------------------------
+
+
+def measure(spec: dict) -> dict:
+    """Run one measurement in a fresh process; return its result."""
+    env = dict(os.environ)
+    if spec['device'] == 'cpu':
+        env['CUDA_VISIBLE_DEVICES'] = ''  # mmengine picks CUDA if it sees it
+    with tempfile.TemporaryDirectory() as tmp:
+        spec_path, result_path = (osp.join(tmp, 'spec.json'),
+                                  osp.join(tmp, 'result.json'))
+        with open(spec_path, 'w') as f:
+            json.dump(spec, f)
+        label = f'{spec["name"]} ({spec["mode"]})'
+        print(f'measuring {label} ...', flush=True)
+        proc = subprocess.run(
+            [sys.executable, osp.abspath(__file__), '--child', spec_path,
+             result_path],
+            env=env, capture_output=True, text=True)
+        if proc.returncode != 0 or not osp.exists(result_path):
+            raise SystemExit(f'benchmark_train: {label} failed (exit '
+                             f'{proc.returncode}):\n'
+                             f'{(proc.stdout + proc.stderr)[-4000:]}')
+        with open(result_path) as f:
+            result = json.load(f)
+    return dict(spec, **result)
+
+
+def base_spec(args, config_batch: int) -> dict:
+    return dict(
+        config=args.config,
+        cfg_options=args.cfg_options,
+        batch_size=args.batch_size or config_batch,
+        input_size=list(args.input_size),
+        iters=args.iters,
+        warmup=args.warmup,
+        epoch_iters=args.epoch_iters,
+        device=args.device,
+        amp=args.amp or None,
+        channels_last=args.channels_last,
+        compile=args.compile,
+        workers=args.workers,
+        pin_memory=args.pin_memory,
+        persistent_workers=args.persistent_workers)
+
+
+def ablation_specs(args, base: dict) -> list:
+    """Runner rows: fp32 with a single-process loader, then one lever more
+    per row."""
+    spec = dict(base, amp=None, channels_last=False, compile=False,
+                workers=0, pin_memory=False, persistent_workers=False,
+                mode='runner', name='fp32')
+    specs = [spec]
+    workers = args.workers or 4
+    for step in args.ablate_steps:
+        if step == 'amp':
+            amp = args.amp or ('bf16' if args.device == 'cpu' else 'fp16')
+            spec = dict(spec, amp=amp, name=f'+amp {amp}')
+        elif step == 'workers':
+            spec = dict(spec, workers=workers, name=f'+{workers} workers')
+        else:
+            spec = dict(spec, **{step: True}, name=f'+{step}')
+        specs.append(spec)
+    return specs
+
+
+def plan(args) -> tuple:
+    """The measurements of the chosen mode and the mode's name."""
+    from mmengine.config import Config
+    cfg = Config.fromfile(args.config)
+    config_batch = (cfg.get('train_dataloader') or {}).get('batch_size', 32)
+    base = base_spec(args, config_batch)
+    if args.ablate:
+        return ablation_specs(args, base), 'ablation'
+    if args.compare_attention is not None:
+        attention_backbone(cfg, args.config)
+        specs = [dict(base, mode='bare', name='bare backbone',
+                      strip_attention=True)]
+        for config in [args.config] + list(args.compare_attention):
+            name = osp.splitext(osp.basename(config))[0]
+            specs.append(dict(base, config=config, mode='bare', name=name))
+        return specs, 'attention_overhead'
+    specs = [dict(base, mode='bare', name='bare loop'),
+             dict(base, mode='runner', name='mmengine Runner')]
+    return specs, 'runner_vs_bare'
+
+
+def options_text(row: dict) -> str:
+    parts = ['fp32' if not row['amp'] else row['amp']]
+    for key in ('channels_last', 'compile', 'pin_memory',
+                'persistent_workers'):
+        if row[key]:
+            parts.append(key)
+    if row['mode'] == 'runner' and row['workers'] is not None:
+        parts.append(f'workers={row["workers"]}')
+    return ' '.join(parts)
+
+
+def summarise(rows: list, mode: str) -> dict:
+    """Add the relative columns of the mode to the rows; return the
+    summary."""
+    first = rows[0]
+    if mode == 'runner_vs_bare':
+        ratio = rows[1]['images_per_s'] / first['images_per_s']
+        rows[1]['vs_bare'] = ratio
+        return dict(runner_vs_bare=ratio, goal=0.95, meets_goal=ratio >= 0.95)
+    if mode == 'ablation':
+        for previous, row in zip(rows, rows[1:]):
+            row['gain_vs_previous'] = (
+                row['images_per_s'] / previous['images_per_s'] - 1)
+            row['gain_vs_baseline'] = (
+                row['images_per_s'] / first['images_per_s'] - 1)
+        return dict(baseline_images_per_s=first['images_per_s'],
+                    final_images_per_s=rows[-1]['images_per_s'])
+    for row in rows[1:]:
+        row['overhead'] = row['step_ms'] / first['step_ms'] - 1
+        row['cpu_overhead'] = (
+            row['cpu_ms_per_step'] / first['cpu_ms_per_step'] - 1)
+    return dict(
+        overhead={row['name']: row['overhead'] for row in rows[1:]},
+        cpu_overhead={row['name']: row['cpu_overhead'] for row in rows[1:]},
+        goal=0.08)
+
+
+def print_table(rows: list, mode: str, memory: str) -> None:
+    extra = dict(runner_vs_bare=('vs bare', 'vs_bare'),
+                 ablation=('gain prev / base', None),
+                 attention_overhead=('overhead', 'overhead'))[mode]
+    header = (f'{"row":<30} {"options":<38} {"images/s":>9} {"ms/step":>8} '
+              f'{"cpu ms":>8} {"peak MiB":>9}  {extra[0]}')
+    print(f'\npeak memory: {memory}')
+    print(header)
+    print('-' * len(header))
+    for row in rows:
+        if mode == 'ablation':
+            rel = '' if 'gain_vs_previous' not in row else (
+                f'{row["gain_vs_previous"]:+.1%} / '
+                f'{row["gain_vs_baseline"]:+.1%}')
+        else:
+            value = row.get(extra[1])
+            rel = '' if value is None else (
+                f'{value:.1%}' if mode == 'runner_vs_bare' else
+                f'{value:+.1%}')
+        print(f'{row["name"]:<30} {options_text(row):<38} '
+              f'{row["images_per_s"]:>9.1f} {row["step_ms"]:>8.1f} '
+              f'{row["cpu_ms_per_step"]:>8.1f} '
+              f'{row["peak_memory_mb"]:>9.0f}  {rel}')
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    import mmengine
+    specs, mode = plan(args)
+    rows = [measure(spec) for spec in specs]
+    summary = summarise(rows, mode)
+    memory = ('torch.cuda.max_memory_allocated over the timed window'
+              if args.device == 'cuda' else
+              'peak resident set size (VmHWM) of the measuring process, '
+              'including the interpreter and libraries (rss_at_start_mb)')
+    print_table(rows, mode, memory)
+    if mode == 'runner_vs_bare':
+        print(f'\nthe Runner reaches {summary["runner_vs_bare"]:.1%} of the '
+              'bare loop (goal 95%)')
+    result = dict(
+        mode=mode,
+        config=args.config,
+        device=args.device,
+        device_name=(torch.cuda.get_device_name()
+                     if args.device == 'cuda' else 'cpu'),
+        torch=torch.__version__,
+        mmengine=mmengine.__version__,
+        threads=torch.get_num_threads(),
+        memory_measure=memory,
+        rows=rows,
+        summary=summary)
+    if args.out:
+        os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
+        try:
+            with open(args.out, 'x') as f:  # never replace an existing file
+                json.dump(result, f, indent=2)
+        except FileExistsError:
+            raise SystemExit(f'--out {args.out} appeared while benchmarking; '
+                             'not overwritten')
+        print(f'results written to {args.out}')
+    return result
+
+
+if __name__ == '__main__':
+    if len(sys.argv) == 4 and sys.argv[1] == '--child':
+        run_child(sys.argv[2], sys.argv[3])
+    else:
+        main()
