@@ -15,6 +15,8 @@ import torch.nn as nn
 
 from mmattn.apis import feature_function
 from mmattn.models.attentions import ChannelWindowAttention, HOGAttention
+from mmattn.models.backbones import FBNetV2Supernet
+from mmattn.models.injection import INJECTED_FLAG, ModuleWithAttention
 
 
 class FeatureExtractor(nn.Module):
@@ -52,33 +54,106 @@ def _fixed_hoga(module: HOGAttention) -> HOGAttention:
     return fixed.train(module.training)
 
 
+def _set_module(model: nn.Module, name: str, new: nn.Module) -> None:
+    parent_name, _, child = name.rpartition('.')
+    parent = model.get_submodule(parent_name) if parent_name else model
+    setattr(parent, child, new)
+
+
+def _stage_attentions(name: str, supernet: FBNetV2Supernet) -> dict:
+    """Stage name -> the attentions injected after it (innermost first),
+    checked to fit the derived subnet's width of that stage unchanged."""
+    found = {}
+    for index, stage_name in enumerate(supernet.stage_names):
+        stage, chain = getattr(supernet, stage_name), []
+        while isinstance(stage, ModuleWithAttention):
+            chain.insert(0, stage.attention)
+            stage = stage.wrapped
+        width = supernet.stage_blocks(index)[-1].chosen()[0]
+        widest = supernet.stage_blocks(index)[-1].out_channels
+        if chain and width != widest:
+            raise ValueError(
+                f'derive: the attention after {name}.{stage_name} was '
+                f'searched on the supernet\'s widest output ({widest} '
+                f'channels); the derived subnet has {width} channels there, '
+                'so the module cannot be carried over unchanged. Retrain '
+                'the derived architecture (tools/export_arch.py, then the '
+                '*_retrain config) and export that checkpoint, or export '
+                'without --derive')
+        found[stage_name] = chain
+    handled = {id(a) for chain in found.values() for a in chain}
+    inside = [
+        path for path, module in supernet.named_modules()
+        if module.__dict__.get(INJECTED_FLAG, False)
+        and id(module) not in handled
+    ]
+    if inside:
+        raise ValueError(
+            f'derive: {name} has attention injected inside its blocks '
+            f'({inside}); FBNetV2Supernet.derive_subnet() carries only '
+            'attentions injected after whole stages')
+    return found
+
+
+def _derived_subnet(name: str, supernet: FBNetV2Supernet) -> nn.Module:
+    """The plain :class:`FBNetV2Subnet` of the argmax choices with the
+    supernet's weights, and the attentions injected after its stages
+    wrapped around the subnet's stages again."""
+    attentions = _stage_attentions(name, supernet)
+    subnet = supernet.derive_subnet()
+    for stage_name, chain in attentions.items():
+        stage = getattr(subnet, stage_name)
+        for attention in chain:
+            stage = ModuleWithAttention(stage, attention)
+        setattr(subnet, stage_name, stage)
+    return subnet.train(supernet.training)
+
+
 def derive_inference_model(model: nn.Module) -> Dict[str, str]:
-    """Replace searched attention modules by their derived fixed forms,
-    in place.
+    """Replace searched modules by their derived fixed forms, in place.
 
     - DA (:class:`ChannelWindowAttention` and subclasses): the pruned
       :class:`FixedChannelWindowAttention` of the rounded, merged windows
       (:meth:`~ChannelWindowAttention.fix_windows`).
     - HOGA in search form: the fixed :class:`HOGAttention` of the argmax
       genotype with the chosen primitives' weights.
-
-    An FBNetV2 supernet in eval mode already computes its argmax subnet
-    exactly and is left as it is.
+    - :class:`FBNetV2Supernet`: the plain :class:`FBNetV2Subnet` of the
+      argmax choices (:meth:`~FBNetV2Supernet.derive_subnet`, the first
+      channels of every weight), which computes what the supernet computes
+      in eval mode at the subnet's widths. Attentions injected after a
+      stage are carried over when the stage keeps its widest width; one
+      after a narrowed stage saw the supernet's zero-padded widest output,
+      so no subnet computes the same function: that raises a ValueError
+      (retrain the derived architecture and export the retrained model).
 
     Returns:
         dict: module path -> what it was replaced by.
+
+    Raises:
+        ValueError: An FBNetV2 supernet whose injected attentions cannot be
+            carried over unchanged (see above).
     """
     replaced = {}
     targets = []
     for name, module in model.named_modules():
         if isinstance(module, ChannelWindowAttention):
-            targets.append((name, module.fix_windows()))
+            targets.append((name, module, module.fix_windows()))
         elif isinstance(module, HOGAttention) and module.search:
-            targets.append((name, _fixed_hoga(module)))
-    for name, new in targets:
-        parent_name, _, child = name.rpartition('.')
-        parent = model.get_submodule(parent_name) if parent_name else model
-        setattr(parent, child, new)
+            targets.append((name, module, _fixed_hoga(module)))
+    for name, old, new in targets:
+        if old.__dict__.get(INJECTED_FLAG, False):
+            # Still an injected attention (remove_attention, the checks
+            # of the supernet derivation below).
+            object.__setattr__(new, INJECTED_FLAG, True)
+        _set_module(model, name, new)
+        replaced[name] = type(new).__name__
+    # After the attentions: the subnet carries their derived forms.
+    supernets = [(name, module) for name, module in model.named_modules()
+                 if isinstance(module, FBNetV2Supernet)]
+    subnets = [(name, _derived_subnet(name, module))
+               for name, module in supernets]
+    for name, new in subnets:
+        _set_module(model, name, new)
         replaced[name] = type(new).__name__
     return replaced
 

@@ -4,6 +4,7 @@ from .arch_plots import (WINDOW_TABLE_HEADER, collect_genotypes,
                          plot_channel_windows, plot_fbnet_channels,
                          plot_genotype, plot_table, plot_window_feature_map,
                          plot_window_length_histograms, window_lengths,
+                         window_stats_from_architecture,
                          window_stats_table)
 from .feature_projection import (Projection, fisher_score, lda_tsne,
                                  plot_projection)
@@ -24,7 +25,8 @@ __all__ = [
     'Projection', 'fisher_score', 'lda_tsne', 'plot_projection',
     'collect_window_stats', 'plot_channel_windows', 'plot_window_feature_map',
     'window_lengths', 'plot_window_length_histograms', 'WINDOW_TABLE_HEADER',
-    'window_stats_table', 'format_markdown_table', 'plot_table',
+    'window_stats_table', 'window_stats_from_architecture',
+    'format_markdown_table', 'plot_table',
     'collect_genotypes', 'plot_genotype', 'fbnet_blocks',
     'fbnet_arch_from_model', 'plot_fbnet_channels'
 ]

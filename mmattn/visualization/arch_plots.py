@@ -47,6 +47,56 @@ def collect_window_stats(model: nn.Module) -> Dict[str, dict]:
     return stats
 
 
+def window_stats_from_architecture(arch: dict) -> Dict[str, dict]:
+    """Window statistics of every DA module of an exported architecture.
+
+    The same dicts as :func:`collect_window_stats` gives for the model the
+    architecture was exported from, built from the ``da`` section of an
+    ``architecture.json`` (``ExportArchitectureHook`` /
+    ``tools/export_arch.py``). A DA module pruned to the width of a derived
+    FBNetV2 subnet has merged windows over the subnet width and searched
+    windows over the supernet width; only the former are kept (its
+    ``searched_windows`` is None).
+
+    Args:
+        arch (dict): An architecture dict (``format: 'mmattn-architecture'``).
+
+    Returns:
+        dict: module path -> ``in_channels``, ``sum_length``,
+        ``num_windows_before`` (None for a fixed module),
+        ``num_windows_after``, ``windows`` and ``searched_windows`` (lists of ``(s, l)`` tuples).
+    """
+    section = arch.get('da') if isinstance(arch, dict) else None
+    if not isinstance(section, dict):
+        raise ValueError("an exported architecture needs a 'da' dict "
+                         '(module path -> fixed DA config)')
+    stats = {}
+    for path, entry in section.items():
+        if not isinstance(entry, dict) or not isinstance(
+                entry.get('in_channels'), int) or not isinstance(
+                    entry.get('windows'), list):
+            raise ValueError(f"da[{path!r}] must be a dict with an int "
+                             f"'in_channels' and a 'windows' list, got "
+                             f'{entry!r}')
+        windows = [tuple(w) for w in entry['windows']]
+        extra = entry.get('stats') or {}
+        searched = extra.get('searched_windows')
+        if searched is not None and extra.get(
+                'searched_in_channels', entry['in_channels']) != \
+                entry['in_channels']:
+            searched = None
+        stats[path] = dict(
+            in_channels=entry['in_channels'],
+            sum_length=extra.get('sum_length',
+                                 sum(length for _, length in windows)),
+            num_windows_before=extra.get('num_windows_before'),
+            num_windows_after=len(windows),
+            windows=windows,
+            searched_windows=None if searched is None else
+            [tuple(w) for w in searched])
+    return stats
+
+
 def _wrapped_spans(start: float, length: float, channels: int):
     """(start, length) pieces of a circular window inside [0, C)."""
     start = start % channels
@@ -137,7 +187,7 @@ def plot_window_length_histograms(stats: Dict[str, dict]) -> Figure:
     module (seed 000 figures 5-6)."""
     if not stats:
         raise ValueError('no DA module to plot')
-    fig = Figure(figsize=(6, 2.0 * len(stats) + 0.3), dpi=80)
+    fig = Figure(figsize=(6.4, 2.2 * len(stats) + 0.3), dpi=80)
     axes = fig.subplots(len(stats), 2, squeeze=False)
     for row, (name, st) in enumerate(stats.items()):
         lengths = window_lengths(st)
@@ -151,8 +201,9 @@ def plot_window_length_histograms(stats: Dict[str, dict]) -> Figure:
             else:
                 ax.text(0.5, 0.5, 'not searched', ha='center',
                         transform=ax.transAxes, fontsize=8)
-            ax.set_title(f'{name}: {key} merging ({len(values)} windows)',
-                         fontsize=8)
+            # Two lines: module paths are long and the panels are narrow.
+            ax.set_title(f'{name}\n{key} merging ({len(values)} windows)',
+                         fontsize=7)
             ax.set_xlabel('window length', fontsize=7)
             ax.set_ylabel('windows', fontsize=7)
             ax.tick_params(labelsize=7)
@@ -197,7 +248,12 @@ def format_markdown_table(header: Sequence, rows: Sequence[Sequence]) -> str:
 def plot_table(header: Sequence, rows: Sequence[Sequence],
                title: str = '') -> Figure:
     """A table rendered as a figure."""
-    fig = Figure(figsize=(8, 0.3 * len(rows) + 0.8), dpi=80)
+    # Wide enough for the longest entry of every column at font size 8
+    # (about 0.075 inch a character), so no cell is clipped.
+    chars = sum(max(len(str(v)) for v in column) + 2
+                for column in zip(header, *rows))
+    fig = Figure(figsize=(max(6.0, 0.075 * chars + 0.4),
+                          0.3 * len(rows) + 0.8), dpi=80)
     ax = fig.add_subplot()
     ax.axis('off')
     table = ax.table(cellText=[[str(v) for v in row] for row in rows],

@@ -39,9 +39,9 @@ def test_script_runs_every_module_and_writes_json(tmp_path):
     assert report['config']['batch'] == 2
     assert report['config']['maps'] == [[32, 6, 4], [64, 4, 2]]
     results = report['results']
-    expected = {'SA', 'NonLocal', 'DA-single', 'DA-multi', 'DCS', 'CSA-G1',
-                'CSA-G2', 'CSA-G8', 'StRA', 'HOGA', 'HOGA-search', 'SE',
-                'CBAM'}
+    expected = {'SA', 'NonLocal', 'DA-single', 'DA-multi', 'DA-fixed', 'DCS',
+                'CSA-G1', 'CSA-G2', 'CSA-G8', 'StRA', 'HOGA', 'HOGA-search',
+                'HOG_SE', 'HOG_CBAM', 'SE', 'CBAM'}
     for shape in ([32, 6, 4], [64, 4, 2]):
         rows = {r['module']: r for r in results if r['shape'] == shape}
         assert set(rows) == expected

@@ -6,10 +6,20 @@ import sys
 
 import cv2
 import pytest
+import torch
+import torch.nn as nn
 from mmengine.config import Config
 
+from conftest import REPO_ROOT
+from mmattn.apis import init_model
+from mmattn.models.attentions import (HOGA_GENOTYPES, HOGAArchitecture,
+                                      HOGAttention, bind_shared_architecture)
+from mmattn.models.backbones import FBNetV2Supernet
+from mmattn.models.search import save_architecture, searched_network
 from mmattn.visualization import (MATCH_COLOR, MISMATCH_COLOR, QUERY_COLOR,
-                                  RankGridLayout)
+                                  WINDOW_TABLE_HEADER, RankGridLayout,
+                                  collect_window_stats,
+                                  format_markdown_table, window_stats_table)
 from test_train_test import CONFIG, run, tiny_options
 
 # The demo config's input size, which the pictures are drawn at.
@@ -112,6 +122,76 @@ def test_vis_arch(market_root, tmp_path):
     plain = tool('vis_arch', CONFIG, '--out-dir', str(tmp_path / 'none'),
                  check=False)
     assert plain.returncode != 0 and 'nothing to draw' in plain.stderr
+
+
+def test_vis_arch_from_exported_architecture(tmp_path):
+    """``--arch-json`` on the JSON that ExportArchitectureHook and
+    tools/export_arch.py write: each section goes to its figures."""
+    # The DA-FB multi-window search model, windows moved as by a search:
+    # layer2's first two windows shrink to 5 channels: [0, 5), [8, 13)
+    # and [16, 24), merged over the channel circle into [16, 29) and
+    # [8, 13).
+    search = init_model(osp.join(
+        REPO_ROOT,
+        'configs/search/da-fb-multi_mobilenet-v2_search_market1501.py'))
+    da = searched_network(search).backbone.backbone.layer2.attention
+    with torch.no_grad():
+        da.l_int.copy_(torch.tensor([5, 5, 8]))
+        da.l_dec.zero_()
+        da.s_dec.zero_()
+    da_json = str(tmp_path / 'architecture.json')
+    save_architecture(search, da_json)
+    out = tmp_path / 'da'
+    tool('vis_arch', '--out-dir', str(out), '--arch-json', da_json)
+    for name in ('da_windows', 'da_window_lengths', 'da_window_stats'):
+        assert read_rgb(out / f'{name}.png').std() > 0, name
+    # The table of the JSON is the table of the model.
+    expected = format_markdown_table(WINDOW_TABLE_HEADER, window_stats_table(
+        collect_window_stats(searched_network(search))))
+    table = (out / 'da_window_stats.md').read_text()
+    assert table == expected
+    assert '| backbone.backbone.layer2.attention | 24 | 18.0 | 3 -> 2 | 18 ' \
+        '| 0.75 |' in table
+
+    # HOGA and FBNetV2 sections, from a second exported model; with two
+    # files every name gets the file stem.
+    hoga = nn.ModuleList([HOGAttention(8, search=True) for _ in range(2)])
+    shared = bind_shared_architecture(hoga, HOGAArchitecture(4))
+    with torch.no_grad():
+        shared.alpha.zero_()
+        shared.alpha[:, shared.primitives.index('se')] = 1.0
+    supernet = FBNetV2Supernet(
+        arch=dict(stem_channels=8, head_channels=16, stages=[
+            [[1, 8, 1, 1]], [[(1.0, 2.0, 1.0), (8, 16, 8), 2, 2]]]),
+        out_indices=(2, ), flops_input_size=(32, 16))
+    other = str(tmp_path / 'other.json')
+    arch = save_architecture(nn.ModuleDict(dict(hoga=hoga, net=supernet)),
+                             other)
+    assert arch['hoga']['genotype'] == HOGA_GENOTYPES['hog_se'].to_dict()
+    out = tmp_path / 'both'
+    result = tool('vis_arch', '--out-dir', str(out), '--arch-json', da_json,
+                  other)
+    names = ['da_windows_architecture', 'da_window_lengths_architecture',
+             'da_window_stats_architecture', 'hoga_genotype_other',
+             'fbnetv2_channels_other']
+    for name in names:
+        assert read_rgb(out / f'{name}.png').std() > 0, name
+    assert (out / 'da_window_stats_architecture.md').read_text() == expected
+    assert sorted(p.name for p in out.glob('*.png')) == sorted(
+        f'{n}.png' for n in names)
+    assert 'hoga_genotype_other.png' in result.stdout
+    # Existing files are kept.
+    again = tool('vis_arch', '--out-dir', str(out), '--arch-json', da_json,
+                 other, check=False)
+    assert again.returncode != 0 and 'overwrite' in again.stderr
+    # A wrong version is refused with the file name.
+    arch['version'] = 99
+    bad = tmp_path / 'bad.json'
+    bad.write_text(json.dumps(arch))
+    refused = tool('vis_arch', '--out-dir', str(tmp_path / 'bad'),
+                   '--arch-json', str(bad), check=False)
+    assert refused.returncode != 0
+    assert f'{bad}: architecture version 99' in refused.stderr
 
 
 def test_browse_dataset(market_root, tmp_path):

@@ -8,14 +8,19 @@ from mmattn.models.attentions import (HOGA_GENOTYPES,
                                       HOGAArchitecture, HOGAttention,
                                       MultiWindowAttention,
                                       bind_shared_architecture)
+from mmattn.models.backbones import FBNetV2Supernet
+from mmattn.models.search import export_architecture
 from mmattn.visualization import (WINDOW_TABLE_HEADER, collect_genotypes,
-                                  collect_window_stats, fbnet_blocks,
+                                  collect_window_stats,
+                                  fbnet_arch_from_model, fbnet_blocks,
                                   figure_to_image, format_markdown_table,
                                   plot_channel_windows, plot_fbnet_channels,
                                   plot_genotype, plot_table,
                                   plot_window_feature_map,
                                   plot_window_length_histograms,
-                                  window_lengths, window_stats_table)
+                                  window_lengths,
+                                  window_stats_from_architecture,
+                                  window_stats_table)
 
 
 def da_model():
@@ -112,3 +117,83 @@ def test_fbnet_channels_from_a_hand_made_arch():
                 dict(blocks=[])):
         with pytest.raises(ValueError):
             fbnet_blocks(bad)
+
+
+def tiny_supernet(**kwargs):
+    """Three stages: a fixed 8-channel block, two blocks choosing 8 / 12 /
+    16 channels and expansion 1 / 2 / 3, one block choosing 16 / 24."""
+    arch = dict(stem_channels=8, head_channels=32, stages=[
+        [[1, 8, 1, 1]],
+        [[(1.0, 3.0, 1.0), (8, 16, 4), 2, 2]],
+        [[(1.0, 2.0, 1.0), (16, 24, 8), 1, 2]]])
+    return FBNetV2Supernet(arch=arch, out_indices=(3, ),
+                           flops_input_size=(32, 16), **kwargs)
+
+
+def choose(supernet, choices):
+    """Make the argmax of every searched block ``(width index, expansion
+    index)``."""
+    with torch.no_grad():
+        blocks = [b for i in range(supernet.num_stages)
+                  for b in supernet.stage_blocks(i)]
+        for block, (c, e) in zip(blocks, choices):
+            if block.channel_logits is not None:
+                block.channel_logits.zero_()
+                block.channel_logits[c] = 1.0
+            if block.expand_logits is not None:
+                block.expand_logits.zero_()
+                block.expand_logits[e] = 1.0
+
+
+def test_fbnet_arch_from_a_supernet():
+    supernet = tiny_supernet()
+    choose(supernet, [(0, 0), (2, 1), (1, 2), (1, 0)])
+    # Wrapped like a backbone inside a model: the supernet is found.
+    model = nn.ModuleDict(dict(backbone=nn.ModuleDict(dict(net=supernet))))
+    arch = fbnet_arch_from_model(model)
+    blocks = fbnet_blocks(arch)
+    assert [b['out_channels'] for b in blocks] == [8, 16, 12, 24]
+    assert [b['max_out_channels'] for b in blocks] == [8, 16, 16, 24]
+    assert [b['stage'] for b in blocks] == [0, 1, 1, 2]
+    # Hidden widths: expansion 2 of an 8-channel input, 3 of 16.
+    assert [b['mid_channels'] for b in blocks] == [8, 16, 48, 16]
+    fig = plot_fbnet_channels(arch)
+    heights = [p.get_height() for p in fig.axes[0].patches]
+    assert heights == [8, 16, 16, 24, 8, 16, 12, 24]
+    assert fbnet_arch_from_model(da_model()) is None
+
+
+def test_window_stats_from_an_exported_search_model():
+    hoga = nn.ModuleList([HOGAttention(8, search=True) for _ in range(2)])
+    shared = bind_shared_architecture(hoga, HOGAArchitecture(4))
+    with torch.no_grad():
+        shared.alpha.zero_()
+        shared.alpha[:, shared.primitives.index('cbam')] = 1.0
+    supernet = tiny_supernet()
+    choose(supernet, [(0, 0), (1, 0), (1, 0), (0, 0)])
+    model = nn.ModuleDict(dict(da=da_model(), hoga=hoga, fbnet=supernet))
+    arch = export_architecture(model)
+    stats = window_stats_from_architecture(arch)
+    assert stats == {'da.' + k: v
+                     for k, v in collect_window_stats(model.da).items()}
+    assert stats['da.a']['windows'] == [(0, 9), (12, 3)]
+    assert arch['hoga']['genotype'] == HOGA_GENOTYPES['hog_cbam'].to_dict()
+    # The exported FBNetV2 arch is the model's, less the largest options.
+    from_model = fbnet_blocks(fbnet_arch_from_model(model))
+    for block in from_model:
+        block.pop('max_out_channels')
+    assert fbnet_blocks(arch['fbnetv2']['fbnet']['arch']) == from_model
+    assert [b['out_channels'] for b in from_model] == [8, 12, 12, 16]
+    # A module pruned to a derived subnet's width keeps only its merged
+    # windows: the searched ones are over the supernet width.
+    pruned = dict(arch, da={'x': dict(
+        in_channels=12, windows=[[0, 12]],
+        stats=dict(sum_length=12, num_windows_before=2, num_windows_after=1,
+                   searched_in_channels=16,
+                   searched_windows=[[0.0, 8.0], [8.0, 8.0]]))})
+    assert window_stats_from_architecture(pruned)['x'] == dict(
+        in_channels=12, sum_length=12, num_windows_before=2,
+        num_windows_after=1, windows=[(0, 12)], searched_windows=None)
+    for bad in (dict(da=[]), dict(da={'x': dict(windows=[[0, 1]])})):
+        with pytest.raises(ValueError, match='da'):
+            window_stats_from_architecture(bad)

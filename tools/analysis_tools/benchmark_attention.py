@@ -6,6 +6,11 @@ Measures one attention block at a time on ResNet-50 feature maps of a
 full self-attention ``SA``, which materialises the HW x HW map (seed 002
 eq. 1-2); the table gives every module's time and peak memory and how many
 times faster and smaller than ``SA`` it is (seed 002 table 6 for CSA).
+Modules: the baselines (NonLocal, SE, CBAM), DA single / multi-window in
+search form and ``DA-fixed``, the pruned inference form
+(``FixedChannelWindowAttention``, a window over half the channels), DCS,
+CSA with 1, 2 and 8 groups, StRA, HOGA (the ``autola`` genotype and the
+search form) and the HOG_SE / HOG_CBAM variants of seed 004 table 6.
 
 Examples::
 
@@ -38,7 +43,9 @@ from torch.profiler import ProfilerActivity, profile
 
 from mmattn.models.attentions import (CBAMAttention, ChannelWindowAttention,
                                       CompressedSelfAttention, DCSAttention,
-                                      HOGAttention, MultiWindowAttention,
+                                      FixedChannelWindowAttention,
+                                      HOGAttention, HOGCBAMAttention,
+                                      HOGSEAttention, MultiWindowAttention,
                                       NonLocalAttention, SEAttention,
                                       StructureRegularizedAttention,
                                       bind_shared_architecture)
@@ -74,6 +81,13 @@ class FullSelfAttention(nn.Module):
         return self.alpha * y.view(b, c, h, w) + x
 
 
+def _da_fixed(channels: int) -> nn.Module:
+    """The pruned inference form of DA (what a search exports) for the
+    search's initial single window: the first half of the channels."""
+    return FixedChannelWindowAttention(channels,
+                                       windows=[(0, channels // 2)])
+
+
 def _hoga_search(channels: int) -> nn.Module:
     module = HOGAttention(channels, search=True)
     # The module references its architecture without registering it; keep
@@ -88,6 +102,7 @@ MODULES = OrderedDict([
     ('NonLocal', NonLocalAttention),
     ('DA-single', ChannelWindowAttention),
     ('DA-multi', MultiWindowAttention),
+    ('DA-fixed', _da_fixed),
     ('DCS', DCSAttention),
     ('CSA-G1', lambda c: CompressedSelfAttention(c, groups=1)),
     ('CSA-G2', lambda c: CompressedSelfAttention(c, groups=2)),
@@ -95,6 +110,8 @@ MODULES = OrderedDict([
     ('StRA', StructureRegularizedAttention),
     ('HOGA', HOGAttention),
     ('HOGA-search', _hoga_search),
+    ('HOG_SE', HOGSEAttention),
+    ('HOG_CBAM', HOGCBAMAttention),
     ('SE', SEAttention),
     ('CBAM', CBAMAttention),
 ])

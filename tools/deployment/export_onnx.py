@@ -6,7 +6,11 @@ or ``extract_feat(stage='pre_logits')`` of an image classifier. The data
 preprocessor (mean / std, BGR -> RGB) is not part of the graph.
 
 Searched models: ``--derive`` first replaces DA modules by their pruned
-fixed-window form and search-form HOGA modules by their argmax genotype.
+fixed-window form, search-form HOGA modules by their argmax genotype and an
+FBNetV2 supernet by its plain argmax subnet (``derive_subnet()``; attentions
+injected after stages that keep their widest width are carried over, one
+after a narrowed stage is an error: retrain the derived architecture and
+export the retrained checkpoint).
 
 Example:
     python tools/deployment/export_onnx.py \
@@ -33,7 +37,8 @@ def parse_args():
                         "config's input_size, else 224 224)")
     parser.add_argument('--opset', type=int, default=17)
     parser.add_argument('--derive', action='store_true',
-                        help='derive the searched attention modules first')
+                        help='derive the searched modules first (DA windows, '
+                        'HOGA genotype, FBNetV2 subnet)')
     parser.add_argument('--verify', action='store_true',
                         help='compare onnxruntime and PyTorch features')
     parser.add_argument('--atol', type=float, default=1e-4)
