@@ -7,6 +7,6 @@ _base_ = [
 ]
 model = dict(
     backbone=dict(
-        attentions={{_base_.hoga_in_blocks}},
+        attentions={{_base_.hoga_in_bottlenecks}},
         init_cfg=dict(
             checkpoint='work_dirs/hoga_resnet50_8xb32_in1k/epoch_100.pth')))

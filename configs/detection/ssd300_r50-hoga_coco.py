@@ -6,6 +6,6 @@
 _base_ = ['./ssd300_r50_coco.py', '../_base_/models/block_attentions.py']
 model = dict(
     backbone=dict(
-        attentions={{_base_.hoga_in_blocks}},
+        attentions={{_base_.hoga_in_bottlenecks}},
         init_cfg=dict(
             checkpoint='work_dirs/hoga_resnet50_8xb32_in1k/epoch_100.pth')))
