@@ -11,9 +11,9 @@ from mmdet.registry import MODELS as DET_MODELS
 from mmengine.config import Config
 from mmengine.registry import DefaultScope
 
+from classifier_checkpoint import check_backbone_loads_classifier
 from conftest import REPO_ROOT
 from mmattn.models.attentions import CBAMAttention, HOGAttention, SEAttention
-from mmattn.registry import MODELS
 
 CONFIGS = sorted(glob.glob(osp.join(REPO_ROOT, 'configs/detection/*.py')))
 DETECTORS = dict(faster_rcnn=('faster-rcnn_r50{}_fpn_1x_coco', 'FasterRCNN'),
@@ -91,32 +91,9 @@ def test_backbone_loads_the_classifier_checkpoint(detector, attention,
     """The ImageNet classifier of configs/classification with the same
     attention saves a checkpoint; the detector's init_weights puts exactly
     its values into the backbone."""
-    kind = attention.lstrip('-')
-    cls_cfg = Config.fromfile(
-        osp.join(REPO_ROOT,
-                 f'configs/classification/{kind}_resnet50_8xb32_in1k.py'))
-    classifier = MODELS.build(cls_cfg.model)
-    state = classifier.state_dict()
-    generator = torch.Generator().manual_seed(0)
-    for value in state.values():
-        if value.is_floating_point():  # distinct from any initialisation
-            value.add_(torch.rand(value.shape, generator=generator))
-    checkpoint = str(tmp_path / 'classifier.pth')
-    torch.save(dict(state_dict=state, meta=dict()), checkpoint)
-
-    cfg = Config.fromfile(config_path(detector, attention))
-    cfg.model.backbone.init_cfg.checkpoint = checkpoint
-    model = build_detector(cfg)
-    loaded = model.backbone.state_dict()
-    sources = {key: state['backbone.' + key] for key in loaded}
-    assert not any(torch.equal(loaded[k], sources[k]) for k in loaded
-                   if loaded[k].is_floating_point())
-    model.init_weights()
-    loaded = model.backbone.state_dict()
-    for key, value in loaded.items():
-        assert torch.equal(value, sources[key]), key
-    # The attention weights are among them.
-    assert any('.attention.' in key for key in loaded)
+    state, loaded = check_backbone_loads_classifier(
+        Config.fromfile(config_path(detector, attention)), build_detector,
+        attention.lstrip('-'), tmp_path)
     if detector == 'ssd':  # stage 4 of the classifier stays unused
         assert any(k.startswith('backbone.backbone.layer4.') for k in state)
         assert not any(k.startswith('backbone.layer4.') for k in loaded)

@@ -11,9 +11,9 @@ from mmengine.config import Config
 from mmengine.registry import DefaultScope
 from mmpose.registry import MODELS as POSE_MODELS
 
+from classifier_checkpoint import check_backbone_loads_classifier
 from conftest import REPO_ROOT
 from mmattn.models.attentions import CBAMAttention, HOGAttention, SEAttention
-from mmattn.registry import MODELS
 
 CONFIGS = sorted(glob.glob(osp.join(REPO_ROOT, 'configs/pose/td-hm_*.py')))
 DEMO = osp.join(REPO_ROOT,
@@ -90,33 +90,9 @@ def test_backbone_loads_the_classifier_checkpoint(attention, tmp_path):
     """The ImageNet classifier of configs/classification with the same
     attention saves a checkpoint; the pose model's init_weights puts exactly
     its values into the backbone."""
-    kind = attention.lstrip('-')
-    name = f'{kind}_resnet50_8xb32_in1k' if kind else 'resnet50_8xb32_in1k'
-    cls_cfg = Config.fromfile(
-        osp.join(REPO_ROOT, f'configs/classification/{name}.py'))
-    classifier = MODELS.build(cls_cfg.model)
-    state = classifier.state_dict()
-    generator = torch.Generator().manual_seed(0)
-    for value in state.values():
-        if value.is_floating_point():  # distinct from any initialisation
-            value.add_(torch.rand(value.shape, generator=generator))
-    checkpoint = str(tmp_path / 'classifier.pth')
-    torch.save(dict(state_dict=state, meta=dict()), checkpoint)
-
-    cfg = Config.fromfile(config_path(attention))
-    cfg.model.backbone.init_cfg.checkpoint = checkpoint
-    model = build_pose_model(cfg)
-    loaded = model.backbone.state_dict()
-    # Every backbone tensor has its counterpart in the classifier.
-    sources = {key: state['backbone.' + key] for key in loaded}
-    assert not any(torch.equal(loaded[k], sources[k]) for k in loaded
-                   if loaded[k].is_floating_point())
-    model.init_weights()
-    loaded = model.backbone.state_dict()
-    for key, value in loaded.items():
-        assert torch.equal(value, sources[key]), key
-    # The attention weights are among them (none in the plain ResNet-50).
-    assert any('.attention.' in key for key in loaded) == bool(kind)
+    check_backbone_loads_classifier(
+        Config.fromfile(config_path(attention)), build_pose_model,
+        attention.lstrip('-'), tmp_path)
 
 
 def test_demo_config_uses_its_small_codec_everywhere():

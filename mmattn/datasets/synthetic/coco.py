@@ -497,6 +497,18 @@ def _write_split(root: str, split: str, num_images: int, seed: int,
     return len(images), len(annotations)
 
 
+def _check_set_arguments(func: str, root: str, num_train: int, num_val: int,
+                         image_size: Tuple[int, int], seed: int):
+    """The checked ``(num_train, num_val, (h, w), seed)`` of a generator;
+    ``root`` must be missing or empty."""
+    num_train = _check_int(func, 'num_train', num_train, 1)
+    num_val = _check_int(func, 'num_val', num_val, 1)
+    image_hw = _check_image_size(func, image_size, 64)
+    seed = _check_int(func, 'seed', seed, 0)
+    _check_root(func, root)
+    return num_train, num_val, image_hw, seed
+
+
 def make_coco_detection(root: str,
                         num_train: int = 16,
                         num_val: int = 8,
@@ -526,12 +538,8 @@ def make_coco_detection(root: str,
         ValueError: An argument is out of range.
         FileExistsError: ``root`` exists and is not empty.
     """
-    func = 'make_coco_detection'
-    num_train = _check_int(func, 'num_train', num_train, 1)
-    num_val = _check_int(func, 'num_val', num_val, 1)
-    image_hw = _check_image_size(func, image_size, 64)
-    seed = _check_int(func, 'seed', seed, 0)
-    _check_root(func, root)
+    num_train, num_val, image_hw, seed = _check_set_arguments(
+        'make_coco_detection', root, num_train, num_val, image_size, seed)
     categories = [
         dict(id=k + 1, name=name, supercategory='shape')
         for k, name in enumerate(COCO_DETECTION_CLASSES)
@@ -581,12 +589,8 @@ def make_coco_keypoints(root: str,
         ValueError: An argument is out of range.
         FileExistsError: ``root`` exists and is not empty.
     """
-    func = 'make_coco_keypoints'
-    num_train = _check_int(func, 'num_train', num_train, 1)
-    num_val = _check_int(func, 'num_val', num_val, 1)
-    image_hw = _check_image_size(func, image_size, 64)
-    seed = _check_int(func, 'seed', seed, 0)
-    _check_root(func, root)
+    num_train, num_val, image_hw, seed = _check_set_arguments(
+        'make_coco_keypoints', root, num_train, num_val, image_size, seed)
     categories = [
         dict(id=1, name='person', supercategory='person',
              keypoints=list(COCO_KEYPOINT_NAMES),
