@@ -50,8 +50,8 @@ def build_model(case):
     if search:
         # The search form (every edge mixes the 9 primitives) in the first
         # block of each stage only, to keep the test fast.
-        backbone.attentions[0].cfg = dict(type='HOGAttention', search=True)
-        backbone.attentions[0].in_blocks = 'layer*.0'
+        backbone.attentions[0] = dict(
+            cfg=dict(type='HOGAttention', search=True), in_blocks='layer*.0')
     model = MODELS.build(
         dict(
             type='ReID',
