@@ -16,8 +16,10 @@ class EmbeddingModel(BaseModel):
     """A model that trains with ``loss()`` and tests by embedding inputs
     (Re-ID, face recognition, patch descriptors).
 
-    Subclasses implement ``task_loss(inputs, data_samples)``,
-    ``predict(inputs, data_samples)`` and ``embed(inputs)``, and call
+    Subclasses implement ``task_loss(inputs, data_samples)`` and
+    ``embed(inputs)`` (``predict`` stores it as each sample's
+    ``pred_feature``; override ``predict_features`` or ``predict`` for
+    other outputs), and call
     :meth:`build_auxiliary_losses` at the end of their ``__init__``;
     ``forward`` picks one by mmengine's ``mode`` (``'tensor'`` returns the
     embeddings). ``loss()`` is the task loss plus the losses of every
@@ -73,6 +75,23 @@ class EmbeddingModel(BaseModel):
                             'the model already has')
                     losses[key] = value
         return losses
+
+    def predict_features(self, inputs: torch.Tensor,
+                         data_samples: Optional[List[DataSample]] = None
+                         ) -> torch.Tensor:
+        """The (B, D) test features ``predict`` stores."""
+        return self.embed(inputs)
+
+    def predict(self, inputs: torch.Tensor,
+                data_samples: Optional[List[DataSample]] = None
+                ) -> List[DataSample]:
+        """Each sample with its ``pred_feature`` (D, ) set."""
+        feats = self.predict_features(inputs, data_samples)
+        if data_samples is None:
+            data_samples = [DataSample() for _ in range(len(feats))]
+        for sample, feat in zip(data_samples, feats):
+            sample.set_field(feat, 'pred_feature', field_type='data')
+        return data_samples
 
     def forward(self,
                 inputs: torch.Tensor,

@@ -76,13 +76,3 @@ class ReID(EmbeddingModel):
         if self.flip_test:
             feats = feats + self.extract_feat(inputs.flip(3))[index]
         return F.normalize(feats, dim=1)
-
-    def predict(self, inputs: torch.Tensor,
-                data_samples: Optional[List[DataSample]] = None
-                ) -> List[DataSample]:
-        feats = self.embed(inputs)
-        if data_samples is None:
-            data_samples = [DataSample() for _ in range(len(feats))]
-        for sample, feat in zip(data_samples, feats):
-            sample.set_field(feat, 'pred_feature', field_type='data')
-        return data_samples

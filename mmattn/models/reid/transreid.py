@@ -119,12 +119,8 @@ class TransReIDModel(ReID):
                 self.test_feature)
         return F.normalize(feats, dim=1)
 
-    def predict(self, inputs: torch.Tensor,
-                data_samples: Optional[List[DataSample]] = None
-                ) -> List[DataSample]:
-        feats = self.embed(inputs, data_samples)
-        if data_samples is None:
-            data_samples = [DataSample() for _ in range(len(feats))]
-        for sample, feat in zip(data_samples, feats):
-            sample.set_field(feat, 'pred_feature', field_type='data')
-        return data_samples
+    def predict_features(self, inputs: torch.Tensor,
+                         data_samples: Optional[List[DataSample]] = None
+                         ) -> torch.Tensor:
+        # The camera ids of the samples feed SIE.
+        return self.embed(inputs, data_samples)
