@@ -1,5 +1,8 @@
 import os
 import os.path as osp
+import subprocess
+import sys
+import textwrap
 
 import numpy as np
 import pytest
@@ -67,3 +70,104 @@ def test_checkpoints_are_written_atomically(tmp_path, monkeypatch):
     # ... leaves the previous checkpoint whole and no temporary file behind.
     assert load_checkpoint_safely(path)['state_dict']['w'].tolist() == [1.] * 3
     assert os.listdir(tmp_path) == ['epoch_1.pth']
+
+
+def evil_checkpoint(tmp_path, name='evil.pth'):
+    marker = str(tmp_path / 'pwned')
+    path = str(tmp_path / name)
+    torch.save(dict(state_dict=dict(w=torch.ones(1)), x=RunsCode(marker)),
+               path)
+    return path, marker
+
+
+def assert_no_unsafe_advice(message):
+    # torch's own message advises weights_only=False or allow-listing the
+    # refused global; mmattn's names the global and what is safe instead.
+    assert 'will likely succeed' not in message
+    assert 'add_safe_globals([' not in message
+    assert 'safe_globals([' not in message
+    assert 'What is safe instead' in message
+
+
+def test_variable_forcing_unsafe_loads_does_not_unlock_mmengine(
+        tmp_path, monkeypatch):
+    monkeypatch.setenv('TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD', '1')
+    path, marker = evil_checkpoint(tmp_path)
+    with pytest.raises(UnsafeCheckpointError) as err:
+        load_checkpoint(torch.nn.Linear(1, 1), path)
+    assert 'os.makedirs' in str(err.value)
+    assert_no_unsafe_advice(str(err.value))
+    # mmengine's other loaders call torch.load through the same name.
+    from mmengine.runner import checkpoint as mmengine_checkpoint
+    with pytest.raises(UnsafeCheckpointError):
+        mmengine_checkpoint.torch.load(path)
+    with pytest.raises(UnsafeCheckpointError, match='weights_only=True'):
+        mmengine_checkpoint.torch.load(path, weights_only=False)
+    assert not osp.exists(marker)
+    # Everything else of torch is untouched.
+    assert mmengine_checkpoint.torch.save is torch.save
+    assert torch.load is not mmengine_checkpoint.torch.load
+
+
+def test_url_checkpoints_are_weights_only(tmp_path, monkeypatch):
+    # torch.hub.load_state_dict_from_url defaults to weights_only=False;
+    # a file already in the hub cache is read without any download.
+    monkeypatch.setenv('TORCH_HOME', str(tmp_path / 'torch_home'))
+    monkeypatch.setenv('TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD', '1')
+    cache = tmp_path / 'torch_home' / 'hub' / 'checkpoints'
+    cache.mkdir(parents=True)
+    _, marker = evil_checkpoint(cache, 'evil_url.pth')
+    torch.save(dict(state_dict=dict(weight=torch.full((1, 1), 2.))),
+               str(cache / 'good_url.pth'))
+    linear = torch.nn.Linear(1, 1)
+    load_checkpoint(linear, 'https://example.invalid/good_url.pth')
+    assert linear.weight.item() == 2.
+    with pytest.raises(UnsafeCheckpointError, match='evil_url.pth'):
+        load_checkpoint(linear, 'https://example.invalid/evil_url.pth')
+    assert not osp.exists(marker)
+
+
+def test_refusal_of_getattr_names_it_and_what_is_safe(tmp_path):
+    import copyreg
+    buffer = HistoryBuffer()
+    buffer.update(1.0)
+    path = str(tmp_path / 'old_mmengine.pth')
+    # How mmengine pickles a HistoryBuffer without mmattn's reducer.
+    reducer = copyreg.dispatch_table.pop(HistoryBuffer)
+    try:
+        torch.save(dict(message_hub=dict(loss=buffer)), path)
+    finally:
+        copyreg.pickle(HistoryBuffer, reducer)
+    with pytest.raises(UnsafeCheckpointError) as err:
+        load_checkpoint_safely(path)
+    message = str(err.value)
+    assert 'old_mmengine.pth' in message and 'getattr' in message
+    assert 'Do not allow-list it' in message
+    assert_no_unsafe_advice(message)
+
+
+def test_plain_import_protects_other_projects_tools(tmp_path):
+    # A fresh interpreter that imports mmattn only as custom_imports do,
+    # with the variable users set to get past torch's refusals.
+    path, marker = evil_checkpoint(tmp_path)
+    code = textwrap.dedent(f"""
+        import torch
+        from mmengine.config import Config
+        from mmengine.runner import load_checkpoint
+        from mmengine.utils import import_modules_from_strings
+        cfg = Config(dict(custom_imports=dict(imports=['mmattn'])))
+        import_modules_from_strings(**cfg.custom_imports)
+        try:
+            load_checkpoint(torch.nn.Linear(1, 1), {path!r})
+        except Exception as error:
+            print(type(error).__name__)
+    """)
+    result = subprocess.run(
+        [sys.executable, '-c', code],
+        capture_output=True,
+        text=True,
+        env=dict(os.environ, TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD='1'))
+    assert result.stdout.split()[-1] == 'UnsafeCheckpointError', \
+        result.stderr
+    assert 'TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD is set' in result.stderr
+    assert not osp.exists(marker)
