@@ -22,6 +22,10 @@ Conventions (the tables leave them open):
   (MobileNetV2's ``t = 1`` block); its input width must be fixed.
 - Costs are multiply-accumulates of the convolutions (the "FLOPs" of the
   seed tables); BN, activations and pooling are left out.
+- The named supernets follow the authors' code rather than the seed tables
+  where the two differ (see :class:`FBNetV2Supernet`): only the authors'
+  depths, their expansion 6 and their ``ir_pool`` head reach the sizes of
+  the searched models the seeds report.
 """
 import copy
 import math
@@ -36,29 +40,39 @@ from mmpretrain.models.backbones.base_backbone import BaseBackbone
 from mmattn.registry import MODELS
 from ..injection import ModuleWithAttention
 
-# Expansion-ratio option sets of the tables, (low, high, step).
+# Expansion-ratio option sets of the seed tables, (low, high, step).
 _E_SMALL = (0.75, 3.25, 0.5)
 _E_WIDE = (0.75, 4.5, 0.75)
 _E_DEEP = (0.75, 6.25, 0.5)
 _E_DEEP_WIDE = (0.75, 7.5, 0.75)
+# The expansion ratio of every block of the authors' supernets (mobile_cv
+# ``_ex(6)``, also the 1x1 expansion of their ``ir_pool`` head).
+AUTHORS_EXPANSION = 6.0
 
 
-def _stages(expands, repeats):
-    """The four stages of the tables; rows are (expand, channels, n, stride).
+def with_authors_expansion(spec) -> dict:
+    """The table's options ``(low, high, step)`` plus the authors' ratio 6,
+    as an explicit ``dict(options=[...])`` entry."""
+    values = set(expand_options(spec, 'e', integer=False))
+    values.add(AUTHORS_EXPANSION)
+    return dict(options=sorted(values))
 
-    ``expands``: expansion options of the 16-28/16-40/48-96 rows and of the
-    72-128/112-216 rows; ``repeats``: n of the 11 table rows.
+
+def _arch(expands, rows):
+    """Stages of ``[e, f, n, s]`` rows from ``(e_index, f, n, s)`` rows.
+
+    ``expands``: the two expansion entries (rows of the 16-28 ... 48-96
+    option sets take the first, the 72-128 and 112-216 rows the second);
+    ``rows``: per stage ``(k, f, n, s)`` with ``k`` 0, 1 or None (the fixed
+    ``e = 1`` first block).
     """
-    e1, e2 = expands
-    n = repeats
-    return [
-        [[1, (12, 16, 4), n[0], 1], [e1, (16, 28, 4), n[1], 2],
-         [e1, (16, 28, 4), n[2], 1]],
-        [[e1, (16, 40, 8), n[3], 2], [e1, (16, 40, 8), n[4], 1]],
-        [[e1, (48, 96, 8), n[5], 2], [e1, (48, 96, 8), n[6], 1],
-         [e2, (72, 128, 8), n[7], 1]],
-        [[e2, (112, 216, 8), n[8], 2], [e2, (112, 216, 8), n[9], 1]],
-    ]
+    return dict(
+        stages=[[[1 if k is None else expands[k], f, n, s]
+                 for k, f, n, s in stage] for stage in rows],
+        stem_channels=16,
+        head_channels=1984,
+        head_type='pool',
+        head_expand=AUTHORS_EXPANSION)
 
 
 def round_half_up(value: float) -> int:
@@ -67,10 +81,11 @@ def round_half_up(value: float) -> int:
 
 
 def expand_options(spec, name: str, integer: bool) -> List:
-    """Options of a table entry: a fixed value or ``(low, high, step)``.
+    """Options of a table entry: a fixed value, ``(low, high, step)`` or
+    ``dict(options=[...])`` (an explicit list).
 
     Args:
-        spec (int | float | Sequence): The entry.
+        spec (int | float | Sequence | dict): The entry.
         name (str): Its name, for error messages.
         integer (bool): Whether the options must be integers (channels).
 
@@ -78,9 +93,18 @@ def expand_options(spec, name: str, integer: bool) -> List:
         list: The options in increasing order.
     """
     if isinstance(spec, bool):
-        raise TypeError(f'{name} must be a number or (low, high, step), '
-                        f'got {spec!r}')
-    if isinstance(spec, (int, float)):
+        raise TypeError(f'{name} must be a number, (low, high, step) or '
+                        f'dict(options=[...]), got {spec!r}')
+    if isinstance(spec, dict):
+        values = spec.get('options')
+        if set(spec) != {'options'} or not isinstance(
+                values, (list, tuple)) or not values or any(
+                    isinstance(v, bool) or not isinstance(v, (int, float))
+                    for v in values):
+            raise TypeError(f'{name}: dict(options=[...]) needs a non-empty '
+                            f'list of numbers, got {spec!r}')
+        values = sorted(set(values))
+    elif isinstance(spec, (int, float)):
         values = [spec]
     elif isinstance(spec, (list, tuple)) and len(spec) == 3:
         low, high, step = spec
@@ -90,8 +114,8 @@ def expand_options(spec, name: str, integer: bool) -> List:
         count = int(math.floor((high - low) / step + 1e-6)) + 1
         values = [low + i * step for i in range(count)]
     else:
-        raise TypeError(f'{name} must be a number or (low, high, step), '
-                        f'got {spec!r}')
+        raise TypeError(f'{name} must be a number, (low, high, step) or '
+                        f'dict(options=[...]), got {spec!r}')
     if integer:
         if not all(float(v).is_integer() and v > 0 for v in values):
             raise ValueError(f'{name}: channel options must be positive '
@@ -231,7 +255,9 @@ class SearchableInvertedResidual(nn.Module):
         """Weights of the width and the expansion options.
 
         Args:
-            mode (str, optional): See :func:`option_weights`; None uses
+            mode (str, optional): See :func:`option_weights`, or
+                ``'largest'`` / ``'smallest'`` (one-hot of the widest /
+                narrowest option, whatever the logits); None uses
                 ``self.sampling``.
 
         Returns:
@@ -242,6 +268,11 @@ class SearchableInvertedResidual(nn.Module):
         for logits in (self.channel_logits, self.expand_logits):
             if logits is None:
                 weights.append(self.channel_masks.new_ones(1))
+            elif mode in ('largest', 'smallest'):
+                index = logits.numel() - 1 if mode == 'largest' else 0
+                weights.append(
+                    F.one_hot(torch.tensor(index), logits.numel()).to(
+                        logits.dtype))
             else:
                 weights.append(
                     option_weights(logits, mode, self.gumbel_tau))
@@ -254,9 +285,10 @@ class SearchableInvertedResidual(nn.Module):
         state['last_weights'] = None
         return state
 
-    def chosen(self) -> Tuple[int, int, float]:
-        """(out channels, hidden channels, expansion ratio) of the argmax."""
-        g_c, g_e = self.choice_weights('argmax')
+    def chosen(self, mode: str = 'argmax') -> Tuple[int, int, float]:
+        """(out channels, hidden channels, expansion ratio) of the argmax
+        (or ``'largest'`` / ``'smallest'``) option."""
+        g_c, g_e = self.choice_weights(mode)
         c = self.channel_options[int(g_c.argmax())]
         j = int(g_e.argmax())
         return c, self.mid_options[j], self.expand_options[j]
@@ -344,13 +376,61 @@ class InvertedResidual(nn.Module):
         return h
 
 
-def _conv_flops(in_size, blocks_desc, stem_channels, head_channels,
-                in_channels):
-    """Chained MACs of stem, blocks and head conv.
+class PoolHead(nn.Module):
+    """The authors' ``ir_pool`` head (mobile_cv ``IRPoolBlock``).
+
+    ``expand`` (1x1 conv-BN-act to ``mid_channels``) -> global average pool
+    -> ``project`` (1x1 conv with bias, act, no BN) to ``out_channels``.
+
+    Args:
+        in_channels (int): Input width.
+        mid_channels (int): Hidden width (``round(e * C_in_max)`` of the
+            supernet, kept in its subnets).
+        out_channels (int): Output width (1984).
+        norm_cfg (dict): Normalisation config.
+        act_cfg (dict): Activation config.
+
+    Shapes:
+        x: (B, in_channels, H, W) -> (B, out_channels, 1, 1).
+    """
+
+    def __init__(self, in_channels: int, mid_channels: int,
+                 out_channels: int, norm_cfg: dict, act_cfg: dict):
+        super().__init__()
+        self.in_channels = in_channels
+        self.mid_channels = mid_channels
+        self.out_channels = out_channels
+        self.expand = ConvModule(
+            in_channels, mid_channels, 1, bias=False, norm_cfg=norm_cfg,
+            act_cfg=act_cfg)
+        self.pool = nn.AdaptiveAvgPool2d(1)
+        self.project = ConvModule(
+            mid_channels, out_channels, 1, bias=True, norm_cfg=None,
+            act_cfg=act_cfg)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.project(self.pool(self.expand(x)))
+
+
+def head_mid_channels(head_type: str, head_expand: float,
+                      last_channels: int) -> Optional[int]:
+    """Hidden width of a ``'pool'`` head on ``last_channels`` (the largest
+    width of the last block); None for a ``'conv'`` head."""
+    if head_type == 'conv':
+        return None
+    return max(1, round_half_up(head_expand * last_channels))
+
+
+def _conv_flops(in_size, blocks_desc, stem_channels, head, in_channels):
+    """Chained MACs of stem, blocks and head.
 
     ``blocks_desc`` yields ``(c_out, mid, stride, with_expand)`` where the
     widths may be tensors (expected widths) or ints; the input width of a
-    block is the previous block's output width.
+    block is the previous block's output width. ``head``: None, or
+    ``(head_type, head_channels, head_mid)``; a ``'conv'`` head is a 1x1
+    conv on the last feature map, a ``'pool'`` head a 1x1 conv to
+    ``head_mid`` on it and a 1x1 conv to ``head_channels`` after the global
+    pooling.
     """
     h, w = in_size
     h, w = conv_out_size(h, 2), conv_out_size(w, 2)
@@ -364,8 +444,12 @@ def _conv_flops(in_size, blocks_desc, stem_channels, head_channels,
             flops = flops + h * w * c_in * mid
         flops = flops + h2 * w2 * mid * 9 + h2 * w2 * mid * c_out
         c_in, h, w = c_out, h2, w2
-    if head_channels:
-        flops = flops + h * w * c_in * head_channels
+    if head is not None:
+        head_type, head_channels, head_mid = head
+        if head_type == 'pool':
+            flops = flops + h * w * c_in * head_mid + head_mid * head_channels
+        else:
+            flops = flops + h * w * c_in * head_channels
     return flops
 
 
@@ -374,13 +458,42 @@ class _FBNetV2Base(BaseBackbone):
     supernet and its subnets; subclasses build the blocks."""
 
     def _build_stem_and_head(self, in_channels, stem_channels, head_channels,
-                             last_channels, norm_cfg, act_cfg):
+                             last_channels, norm_cfg, act_cfg,
+                             head_type='conv', head_mid=None):
         self.stem = ConvModule(
             in_channels, stem_channels, 3, stride=2, padding=1, bias=False,
             norm_cfg=norm_cfg, act_cfg=act_cfg)
-        self.conv_head = ConvModule(
-            last_channels, head_channels, 1, bias=False, norm_cfg=norm_cfg,
-            act_cfg=act_cfg) if head_channels else None
+        if not head_channels:
+            self.conv_head = None
+        elif head_type == 'pool':
+            self.conv_head = PoolHead(last_channels, head_mid, head_channels,
+                                      norm_cfg, act_cfg)
+        else:
+            self.conv_head = ConvModule(
+                last_channels, head_channels, 1, bias=False,
+                norm_cfg=norm_cfg, act_cfg=act_cfg)
+
+    @staticmethod
+    def _check_head(head_type, head_expand, where):
+        if head_type not in ('conv', 'pool'):
+            raise ValueError(f"{where}: head_type must be 'conv' (1x1 "
+                             "conv-BN-act) or 'pool' (the authors' ir_pool "
+                             f'head), got {head_type!r}')
+        if head_type == 'pool' and (
+                isinstance(head_expand, bool)
+                or not isinstance(head_expand, (int, float))
+                or not head_expand > 0):
+            raise ValueError(f'{where}: head_expand must be a number > 0, '
+                             f'got {head_expand!r}')
+
+    def _head_desc(self):
+        """``(head_type, head_channels, head_mid)`` for the cost, or None."""
+        if self.conv_head is None:
+            return None
+        if isinstance(self.conv_head, PoolHead):
+            return ('pool', self.conv_head.out_channels,
+                    self.conv_head.mid_channels)
+        return ('conv', self.conv_head.conv.out_channels, None)
 
     def _check_out_indices(self, out_indices, num_stages, has_head):
         if isinstance(out_indices, int):
@@ -432,25 +545,42 @@ class _FBNetV2Base(BaseBackbone):
 @MODELS.register_module()
 class FBNetV2Supernet(_FBNetV2Base):
     """FBNetV2 channel-search supernet (seed 000 tables 6-7, seed 001
-    tables III-IV).
+    tables III-IV) as the DCS / DA authors define it.
 
     Rows ``(e, f, n, s)`` per stage; tuples are ``(low, high, step)``
     options, ``n`` the blocks and ``s`` the stride of the first one.
-    Stem: 3x3 conv, 16 channels, stride 2. Head: 1x1 conv to 1984 channels.
+    Stem: 3x3 conv, 16 channels, stride 2.
 
-    =========  ==========================================================
-    arch       blocks per table row (stage1 | stage2 | stage3 | stage4)
-    =========  ==========================================================
-    base       1, 1, 2 | 1, 2 | 1, 2, 4 | 1, 3   (e up to 3.25 / 4.5)
-    large      1, 1, 6 | 3, 6 | 3, 6, 12 | 3, 3  (3x depth)
-    xlarge     1, 1, 12 | 6, 12 | 6, 12, 24 | 6, 6  (6x depth, e up to
-               6.25 / 7.5)
-    =========  ==========================================================
+    The named supernets are those of the authors' code (repository
+    Statistical-Deep-Learning/DCS-Attention, mobile_cv definitions
+    ``fbnetv2_supernet``, ``da_fbnetv2_3x_supernet`` and
+    ``da_fbnetv2_6x_supernet``), which differ from the seed tables; only
+    they contain the searched models of seed 001 table II and seed 000
+    tables 2 / 4 (5.9 / 13.2 / 24.5 M parameters, 7.50 M on ImageNet):
 
-    Widths: stage1 (12, 16, 4) then (16, 28, 4); stage2 (16, 40, 8);
-    stage3 (48, 96, 8) then (72, 128, 8); stage4 (112, 216, 8). The seeds
-    insert their attention after each stage: ``after=['stage1', 'stage2',
-    'stage3', 'stage4']``.
+    - Depth per stage (blocks; the tables' counts in brackets)::
+
+        base    4 | 3  | 7  | 4     (the tables exactly)
+        large   4 | 12 | 21 | 12    (8 | 9 | 21 | 6)
+        xlarge  4 | 24 | 42 | 24    (14 | 18 | 42 | 12)
+
+    - Widths: the tables' options; in ``large`` the first 9 blocks of
+      stage3 reach 128 (``(48, 128, 8)``, the tables: 96), in ``xlarge``
+      12 blocks of stage3 end at 96 and 30 at 128 (the tables: 18 / 24).
+    - Expansion: the authors' blocks all expand by 6 (mobile_cv
+      ``_ex(6)``); the options here are the tables' ``(0.75, 3.25, 0.5)``
+      / ``(0.75, 4.5, 0.75)`` (base, large) or ``(0.75, 6.25, 0.5)`` /
+      ``(0.75, 7.5, 0.75)`` (xlarge) plus 6, so the authors' supernet is the
+      widest-expansion subnet of base and large.
+    - Head: the authors' ``ir_pool`` (1x1 conv-BN-act to ``6 x 216 = 1296``,
+      global pool, 1x1 conv with bias to 1984, act; :class:`PoolHead`), not
+      a 1x1 conv on the feature map: 2.85 M of the parameters.
+    - ``last_stride=1`` keeps stage4 at stride 16 (the Re-ID convention of
+      the seeds' MobileNetV2 rows); the default 2 is the authors' ImageNet
+      network.
+
+    The seeds insert their attention after each stage: ``after=['stage1',
+    'stage2', 'stage3', 'stage4']``.
 
     Searchable-module interface: :meth:`arch_parameters` (the Gumbel
     logits), ``gumbel_tau`` (a temperature hook sets it), ``sampling``,
@@ -463,37 +593,64 @@ class FBNetV2Supernet(_FBNetV2Base):
     Args:
         arch (str | dict): ``'base'``, ``'large'``, ``'xlarge'`` or a dict
             with ``stages`` (a list of stages, each a list of
-            ``[e, f, n, s]`` rows), ``stem_channels`` and ``head_channels``
-            (None or 0: no head conv).
+            ``[e, f, n, s]`` rows; ``e`` and ``f`` a number,
+            ``(low, high, step)`` or ``dict(options=[...])``),
+            ``stem_channels``, ``head_channels`` (None or 0: no head) and
+            optionally ``head_type`` (``'conv'``, the default for a dict,
+            or ``'pool'``) and ``head_expand`` (hidden width of a
+            ``'pool'`` head over the last block's largest width).
         in_channels (int): Image channels. Defaults to 3.
-        out_indices (Sequence[int]): 0..3 are stage1..stage4, 4 is the head
-            conv. Defaults to ``(4, )``.
+        out_indices (Sequence[int]): 0..3 are stage1..stage4, 4 is the head.
+            Defaults to ``(4, )``.
         gumbel_tau (float): Initial Gumbel temperature (tau0 = 5, METHODS.md
             section 6). Defaults to 5.0.
         flops_input_size (tuple[int, int]): (H, W) at which
             :meth:`expected_flops` counts by default. Defaults to
             ``(256, 128)``.
+        last_stride (int, optional): Stride (1 or 2) of the first block of
+            the last stage; None keeps the arch's. Defaults to None.
         norm_cfg (dict): Normalisation config. Defaults to BN.
-        act_cfg (dict): Activation config. Defaults to ReLU.
+        act_cfg (dict): Activation config (the authors use HSwish).
+            Defaults to ReLU.
         init_cfg (dict | list, optional): Initialisation config.
 
     Shapes:
-        x: (B, 3, H, W) -> tuple of (B, C, H', W'), C the largest width.
+        x: (B, 3, H, W) -> tuple of (B, C, H', W'), C the largest width;
+        the ``'pool'`` head gives (B, 1984, 1, 1).
     """
 
     arch_zoo = {
-        'base': dict(
-            stages=_stages((_E_SMALL, _E_WIDE),
-                           (1, 1, 2, 1, 2, 1, 2, 4, 1, 3)),
-            stem_channels=16, head_channels=1984),
-        'large': dict(
-            stages=_stages((_E_SMALL, _E_WIDE),
-                           (1, 1, 6, 3, 6, 3, 6, 12, 3, 3)),
-            stem_channels=16, head_channels=1984),
-        'xlarge': dict(
-            stages=_stages((_E_DEEP, _E_DEEP_WIDE),
-                           (1, 1, 12, 6, 12, 6, 12, 24, 6, 6)),
-            stem_channels=16, head_channels=1984),
+        # mobile_cv fbnetv2_supernet (= seed 000 table 6, seed 001 table
+        # III, FBNetV2 column).
+        'base': _arch(
+            (with_authors_expansion(_E_SMALL),
+             with_authors_expansion(_E_WIDE)),
+            [[(None, (12, 16, 4), 1, 1), (0, (16, 28, 4), 1, 2),
+              (0, (16, 28, 4), 2, 1)],
+             [(0, (16, 40, 8), 1, 2), (0, (16, 40, 8), 2, 1)],
+             [(0, (48, 96, 8), 1, 2), (0, (48, 96, 8), 2, 1),
+              (1, (72, 128, 8), 4, 1)],
+             [(1, (112, 216, 8), 1, 2), (1, (112, 216, 8), 3, 1)]]),
+        # mobile_cv da_fbnetv2_3x_supernet.
+        'large': _arch(
+            (with_authors_expansion(_E_SMALL),
+             with_authors_expansion(_E_WIDE)),
+            [[(None, (12, 16, 4), 1, 1), (0, (16, 28, 4), 1, 2),
+              (0, (16, 28, 4), 2, 1)],
+             [(0, (16, 40, 8), 3, 2), (0, (16, 40, 8), 9, 1)],
+             [(0, (48, 128, 8), 3, 2), (0, (48, 128, 8), 6, 1),
+              (1, (72, 128, 8), 12, 1)],
+             [(1, (112, 216, 8), 3, 2), (1, (112, 216, 8), 9, 1)]]),
+        # mobile_cv da_fbnetv2_6x_supernet.
+        'xlarge': _arch(
+            (with_authors_expansion(_E_DEEP),
+             with_authors_expansion(_E_DEEP_WIDE)),
+            [[(None, (12, 16, 4), 1, 1), (0, (16, 28, 4), 1, 2),
+              (0, (16, 28, 4), 2, 1)],
+             [(0, (16, 40, 8), 6, 2), (0, (16, 40, 8), 18, 1)],
+             [(0, (48, 96, 8), 6, 2), (0, (48, 96, 8), 6, 1),
+              (1, (72, 128, 8), 30, 1)],
+             [(1, (112, 216, 8), 6, 2), (1, (112, 216, 8), 18, 1)]]),
     }
 
     def __init__(self,
@@ -502,6 +659,7 @@ class FBNetV2Supernet(_FBNetV2Base):
                  out_indices: Sequence[int] = (4, ),
                  gumbel_tau: float = 5.0,
                  flops_input_size: Tuple[int, int] = (256, 128),
+                 last_stride: Optional[int] = None,
                  norm_cfg: dict = dict(type='BN'),
                  act_cfg: dict = dict(type='ReLU'),
                  init_cfg=[
@@ -510,12 +668,25 @@ class FBNetV2Supernet(_FBNetV2Base):
                  ]):
         super().__init__(init_cfg=init_cfg)
         self.arch_settings = self._parse_arch(arch)
+        if last_stride is not None:
+            if last_stride not in (1, 2) or isinstance(last_stride, bool):
+                raise ValueError(f'last_stride must be None, 1 or 2, got '
+                                 f'{last_stride!r}')
+            row = self.arch_settings['stages'][-1][0]
+            if not isinstance(row, (list, tuple)) or len(row) != 4:
+                raise ValueError('arch stages[-1][0] must be [e, f, n, s], '
+                                 f'got {row!r}')
+            self.arch_settings['stages'][-1][0] = [*row[:3], last_stride]
+        self.last_stride = last_stride
         self.in_channels = in_channels
         self.norm_cfg = copy.deepcopy(norm_cfg)
         self.act_cfg = copy.deepcopy(act_cfg)
         self.flops_input_size = tuple(flops_input_size)
         stem_channels = self.arch_settings['stem_channels']
         head_channels = self.arch_settings['head_channels']
+        head_type = self.arch_settings.setdefault('head_type', 'conv')
+        head_expand = self.arch_settings.setdefault('head_expand', None)
+        self._check_head(head_type, head_expand, 'FBNetV2Supernet arch')
         stages = self.arch_settings['stages']
         self.num_stages = len(stages)
 
@@ -549,8 +720,10 @@ class FBNetV2Supernet(_FBNetV2Base):
                         norm_cfg=norm_cfg, act_cfg=act_cfg))
                     prev_options = c_opts
             self.add_module(f'stage{stage_index + 1}', nn.Sequential(*blocks))
-        self._build_stem_and_head(in_channels, stem_channels, head_channels,
-                                  max(prev_options), norm_cfg, act_cfg)
+        self._build_stem_and_head(
+            in_channels, stem_channels, head_channels, max(prev_options),
+            norm_cfg, act_cfg, head_type,
+            head_mid_channels(head_type, head_expand, max(prev_options)))
         self.out_indices = self._check_out_indices(
             out_indices, self.num_stages, self.conv_head is not None)
         self.gumbel_tau = gumbel_tau
@@ -636,15 +809,18 @@ class FBNetV2Supernet(_FBNetV2Base):
             weights (str): Option weights g: ``'softmax'`` (noise-free,
                 ``softmax(logits / tau)``), ``'gumbel'`` (a fresh sample),
                 ``'sampled'`` (those of the last forward, so the cost matches
-                the sampled network) or ``'argmax'`` (the derived subnet's
-                exact MACs).
+                the sampled network), ``'argmax'`` (the derived subnet's
+                exact MACs), ``'largest'`` / ``'smallest'`` (those of the
+                widest / narrowest subnet).
 
         Returns:
             Tensor: Scalar, differentiable w.r.t. :meth:`arch_parameters`.
         """
-        if weights not in ('softmax', 'gumbel', 'sampled', 'argmax'):
-            raise ValueError("weights must be 'softmax', 'gumbel', 'sampled' "
-                             f"or 'argmax', got {weights!r}")
+        if weights not in ('softmax', 'gumbel', 'sampled', 'argmax',
+                           'largest', 'smallest'):
+            raise ValueError("weights must be 'softmax', 'gumbel', 'sampled', "
+                             "'argmax', 'largest' or 'smallest', got "
+                             f'{weights!r}')
         input_size = self.flops_input_size if input_size is None \
             else tuple(input_size)
 
@@ -664,40 +840,52 @@ class FBNetV2Supernet(_FBNetV2Base):
 
         return _conv_flops(input_size, describe(),
                            self.arch_settings['stem_channels'],
-                           self.arch_settings['head_channels'],
-                           self.in_channels)
+                           self._head_desc(), self.in_channels)
 
-    def export_arch(self) -> Dict:
+    def export_arch(self, choice: str = 'argmax') -> Dict:
         """The argmax subnet as a JSON-able dict (``FBNetV2Subnet(arch=...)``).
 
+        Args:
+            choice (str): ``'argmax'`` (the searched subnet), ``'largest'``
+                or ``'smallest'`` (the widest / narrowest subnet, every
+                block at its largest / smallest width and expansion).
+
         Returns:
-            dict: ``stem_channels``, ``head_channels`` and ``stages``: per
-            stage a list of blocks ``dict(out_channels, mid_channels,
-            expand_ratio, stride, residual, with_expand)``; ``expand_ratio``
-            is relative to the supernet block's largest input width.
+            dict: ``stem_channels``, ``head_channels``, ``head_type``,
+            ``head_mid_channels`` and ``stages``: per stage a list of blocks
+            ``dict(out_channels, mid_channels, expand_ratio, stride,
+            residual, with_expand)``; ``expand_ratio`` is relative to the
+            supernet block's largest input width.
         """
+        if choice not in ('argmax', 'largest', 'smallest'):
+            raise ValueError("choice must be 'argmax', 'largest' or "
+                             f"'smallest', got {choice!r}")
         stages = []
         for i in range(self.num_stages):
             blocks = []
             for block in self.stage_blocks(i):
-                out_channels, mid, ratio = block.chosen()
+                out_channels, mid, ratio = block.chosen(choice)
                 blocks.append(
                     dict(out_channels=out_channels, mid_channels=mid,
                          expand_ratio=ratio, stride=block.stride,
                          residual=block.residual,
                          with_expand=block.with_expand))
             stages.append(blocks)
+        head = self._head_desc()
         return dict(
             stem_channels=self.arch_settings['stem_channels'],
             head_channels=self.arch_settings['head_channels'] or None,
+            head_type=head[0] if head else 'conv',
+            head_mid_channels=head[2] if head else None,
             stages=stages)
 
-    def derive_subnet(self) -> 'FBNetV2Subnet':
-        """A plain :class:`FBNetV2Subnet` of the argmax choices carrying the
+    def derive_subnet(self, choice: str = 'argmax') -> 'FBNetV2Subnet':
+        """A plain :class:`FBNetV2Subnet` of the argmax choices (or
+        ``'largest'`` / ``'smallest'``, see :meth:`export_arch`) carrying the
         supernet's weights (first channels kept). Injected attentions are
         not carried: inject them into the subnet by the same paths."""
         subnet = FBNetV2Subnet(
-            arch=self.export_arch(),
+            arch=self.export_arch(choice),
             in_channels=self.in_channels,
             out_indices=self.out_indices,
             norm_cfg=self.norm_cfg,
@@ -795,9 +983,18 @@ class FBNetV2Subnet(_FBNetV2Base):
                     norm_cfg, act_cfg))
                 c_in = spec['out_channels']
             self.add_module(f'stage{stage_index + 1}', nn.Sequential(*blocks))
+        head_type = arch.get('head_type') or 'conv'
+        head_mid = arch.get('head_mid_channels')
+        self._check_head(head_type, 1.0, 'FBNetV2Subnet arch')
+        if head_type == 'pool' and arch.get('head_channels') and (
+                isinstance(head_mid, bool) or not isinstance(head_mid, int)
+                or head_mid < 1):
+            raise ValueError(
+                "FBNetV2Subnet arch: a 'pool' head needs head_mid_channels, "
+                f'a positive int, got {head_mid!r}')
         self._build_stem_and_head(in_channels, arch['stem_channels'],
                                   arch.get('head_channels'), c_in, norm_cfg,
-                                  act_cfg)
+                                  act_cfg, head_type, head_mid)
         self.out_indices = self._check_out_indices(
             out_indices, self.num_stages, self.conv_head is not None)
         self._register_load_state_dict_pre_hook(self._slice_supernet_state)
@@ -829,6 +1026,5 @@ class FBNetV2Subnet(_FBNetV2Base):
         desc = ((b.out_channels, b.mid_channels, b.stride, b.with_expand)
                 for b in blocks)
         return int(_conv_flops(tuple(input_size), desc,
-                               self.arch['stem_channels'],
-                               self.arch.get('head_channels'),
+                               self.arch['stem_channels'], self._head_desc(),
                                self.in_channels))
