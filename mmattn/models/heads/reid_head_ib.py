@@ -26,21 +26,34 @@ class IBBoundMixin:
         loss_ib.setdefault('num_classes', self.num_classes)
         self.loss_ib = MODELS.build(loss_ib)
 
-    def ib_loss(self, feats, data_samples: List[DataSample]
-                ) -> Dict[str, torch.Tensor]:
-        if not self.loss_ib.active:
-            return {}
+    def ib_loss(self, feats,
+                data_samples: List[DataSample]) -> Dict[str, torch.Tensor]:
+        """``loss_ib`` (``eta`` times the trained form) and, for the log,
+        both forms of the bound of the batch (``ibb_reconstructed``,
+        ``ibb_separable``, without ``eta``; not summed into the loss).
+
+        Every training batch's W is also handed to the hook's recorder
+        (:meth:`IBBoundLoss.observe`), warm-up or not.
+        """
         w = self.ib_features(feats)
-        labels = torch.cat([s.gt_label for s in data_samples])
+        labels = torch.cat([s.gt_label for s in data_samples]).to(w.device)
         try:
-            index = [int(s.sample_idx) for s in data_samples]
+            index = torch.as_tensor([int(s.sample_idx) for s in data_samples],
+                                    device=w.device)
         except AttributeError as error:
             raise ValueError(
                 f'{type(self).__name__}: the data samples carry no '
                 "sample_idx; keep 'sample_idx' in PackInputs' meta_keys"
             ) from error
-        return dict(loss_ib=self.loss_ib(
-            w, labels.to(w.device), torch.as_tensor(index, device=w.device)))
+        self.loss_ib.observe(w, labels, index)
+        if not self.loss_ib.active:
+            return {}
+        bounds = self.loss_ib.batch_bounds(w, labels, index)
+        losses = dict(loss_ib=self.loss_ib.loss_weight *
+                      bounds[self.loss_ib.bound_form])
+        losses.update(
+            (f'ibb_{key}', value.detach()) for key, value in bounds.items())
+        return losses
 
 
 @MODELS.register_module()
@@ -73,8 +86,8 @@ class ReIDHeadWithIB(IBBoundMixin, ReIDHead):
         self.init_ib_loss(loss_ib)
         self.ib_feature = ib_feature
 
-    def ib_features(
-            self, feats: Tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
+    def ib_features(self, feats: Tuple[torch.Tensor,
+                                       torch.Tensor]) -> torch.Tensor:
         """The feature W of the bound, (B, D)."""
         return feats[_FEATURES.index(self.ib_feature)]
 
@@ -112,8 +125,8 @@ class TransReIDHeadWithIB(IBBoundMixin, TransReIDHead):
         self._check_feats(feats)
         return self.bnnecks[0](feats[0])
 
-    def loss(self, feats, data_samples: List[DataSample]
-             ) -> Dict[str, torch.Tensor]:
+    def loss(self, feats,
+             data_samples: List[DataSample]) -> Dict[str, torch.Tensor]:
         losses = super().loss(feats, data_samples)
         losses.update(self.ib_loss(feats, data_samples))
         return losses

@@ -216,7 +216,8 @@ def test_ib_term_is_off_for_the_warm_up_epochs(market_root):
         logger=SimpleNamespace(info=lambda *a: None),
         message_hub=SimpleNamespace(update_scalar=lambda *a: None),
         visualizer=FakeVisualizer())
-    hook = IBVariationalHook(warmup_ratio=0.3, input_size=(4, 2), interval=5)
+    hook = IBVariationalHook(warmup_ratio=0.3, input_size=(4, 2), interval=5,
+                             source='pass')
     hook.before_train(runner)
     assert hook.warmup_epochs == 3
     batch = next(iter(hook._loader))
@@ -236,4 +237,5 @@ def test_ib_term_is_off_for_the_warm_up_epochs(market_root):
     # The statistics are logged from the first epoch, warm-up or not.
     assert [step for _, step in runner.visualizer.scalars] == [0, 5]
     assert set(runner.visualizer.scalars[0][0]) == {
-        'ib/I_XW', 'ib/I_WY', 'ib/IB', 'ib/IBB'}
+        'ib/I_XW', 'ib/I_WY', 'ib/IB', 'ib/IBB', 'ib/IBB_reconstructed',
+        'ib/IBB_separable'}

@@ -51,7 +51,12 @@ def test_dcs_transreid_trains_with_the_ib_bound(market_root):
     assert 'loss_ib' not in model(**data, mode='loss')
     head.loss_ib.active = True
     losses = model(**data, mode='loss')
-    assert set(losses) == {'loss_id', 'loss_triplet', 'loss_ib'}
+    # Both forms of the bound are logged; only loss_* enter the sum.
+    assert set(losses) == {'loss_id', 'loss_triplet', 'loss_ib',
+                           'ibb_reconstructed', 'ibb_separable'}
+    torch.testing.assert_close(losses['loss_ib'],
+                               0.1 * losses['ibb_reconstructed'])
+    assert not losses['ibb_separable'].requires_grad
     assert torch.isfinite(losses['loss_ib'])
     losses['loss_ib'].backward()
     masks = [m for m in model.modules() if isinstance(m, DCSViTAttention)]
