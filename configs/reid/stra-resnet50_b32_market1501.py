@@ -6,9 +6,9 @@
 # 5e-4) x0.2 every 20 epochs, batch 32, 90 epochs; the pretrained stages are
 # frozen for the first 8 epochs while StRA and the head train.
 #
-# ImageNet weights: a local mmpretrain ResNet-50 classifier checkpoint at
-# data/pretrained/resnet50_in1k.pth ('backbone.*' keys; StRA's conv2 has no
-# pretrained weights and starts from its own initialisation). Set
+# ImageNet weights: mmpretrain's ResNet-50 classifier (StRA's conv2 has no
+# pretrained weights and starts from its own initialisation), downloaded
+# once to the torch hub cache (docs/user_guides/pretrained.md). Set
 # model.backbone.backbone.init_cfg=None to train from scratch.
 _base_ = ['./resnet50_b64_market1501.py']
 model = dict(
@@ -22,7 +22,8 @@ model = dict(
             out_indices=(3, ),
             init_cfg=dict(
                 type='Pretrained',
-                checkpoint='data/pretrained/resnet50_in1k.pth',
+                checkpoint='https://download.openmmlab.com/mmclassification/'
+                'v0/resnet/resnet50_8xb32_in1k_20210831-ea4938fc.pth',
                 prefix='backbone.')),
         attentions=[
             dict(cfg=dict(type='StructureRegularizedAttention', groups=8,

@@ -15,7 +15,16 @@ model = dict(
     type='ReID',
     backbone=dict(
         type='AttentionBackbone',
-        backbone=dict(type='MobileNetV2ReID', arch='mobilenetv2'),
+        backbone=dict(
+            type='MobileNetV2ReID', arch='mobilenetv2',
+            # Table I's pretrained row (mmpretrain's ImageNet MobileNetV2);
+            # init_cfg=None gives its "trained from scratch" row.
+            init_cfg=dict(
+                type='Pretrained',
+                checkpoint='https://download.openmmlab.com/mmclassification/'
+                'v0/mobilenet_v2/mobilenet_v2_batch256_imagenet_20200708-'
+                '3b2dc3af.pth',
+                prefix='backbone.')),
         attentions=attentions),
     neck=dict(type='BNNeck', in_channels=1280),
     head=dict(

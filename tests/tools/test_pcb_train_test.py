@@ -25,7 +25,9 @@ train_dataloader = dict(batch_size=8, num_workers=0, persistent_workers=False,
 val_dataloader = dict(batch_size=16, num_workers=0, persistent_workers=False,
     dataset=dict(data_root=data_root, pipeline=pipeline))
 test_dataloader = val_dataloader
-model = dict(head=dict(num_classes=8),
+# From scratch: the config's ImageNet ResNet-50 is a download.
+model = dict(backbone=dict(backbone=dict(init_cfg=None)),
+             head=dict(num_classes=8),
              auxiliary_losses=[dict(type='AttentionDeepSupervision',
                  head=dict(type='CSADeepSupervisionHead', num_classes=8))])
 train_cfg = dict(max_epochs=1, val_interval=1)

@@ -5,7 +5,16 @@
 model = dict(
     type='ReID',
     backbone=dict(
-        type='HRNetReID', arch='w32', fusion='concat', out_channels=2048),
+        type='HRNetReID',
+        arch='w32',
+        fusion='concat',
+        out_channels=2048,
+        # mmpretrain's ImageNet HRNet-W32; the fusion starts from scratch.
+        init_cfg=dict(
+            type='Pretrained',
+            checkpoint='https://download.openmmlab.com/mmclassification/v0/'
+            'hrnet/hrnet-w32_3rdparty_8xb32_in1k_20220120-c394f1ab.pth',
+            prefix='backbone.')),
     neck=dict(type='BNNeck', in_channels=2048),
     head=dict(
         type='ReIDHead',

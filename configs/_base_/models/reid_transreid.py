@@ -4,13 +4,14 @@
 # classifiers, losses 0.5 * global + 0.5 * mean(local), test feature
 # concat(global, local / 4).
 #
-# ImageNet weights: a local mmpretrain ViT-B/16 (224, patch 16) checkpoint at
-# data/pretrained/vit_base_p16_224.pth, e.g. mmpretrain's
-# vit-base-p16_in21k-pre-3rdparty_ft-64xb64_in1k-384 or any ImageClassifier
-# checkpoint with 'backbone.*' keys (drop `prefix` for a bare backbone state
-# dict). Its position embedding is resized bilinearly to 21 x 10 and its last
-# block is copied into both JPM branches. Set `init_cfg=None` to train from
-# scratch.
+# ImageNet weights: mmpretrain's ViT-B/16 (ImageNet-21k pre-trained, 1k
+# fine-tuned, as TransReID's; downloaded once to the torch hub cache, see
+# docs/user_guides/pretrained.md), or any ImageClassifier checkpoint with
+# 'backbone.*' keys, e.g. timm's ViT-B/16 converted by
+# tools/model_converters/imagenet_to_mmattn.py. Its position embedding is
+# resized bilinearly to 21 x 10 and its last block is copied into both JPM
+# branches.
+# Set `init_cfg=None` to train from scratch.
 # DCS-FB (TransReID): wrap the backbone in AttentionBackbone with
 #   attentions=[dict(cfg=dict(type='DCSViTAttention'),
 #                    replace=['layers.*.attn', 'jpm_*.attn'])]
@@ -36,7 +37,9 @@ model = dict(
         drop_path_rate=0.1,
         init_cfg=dict(
             type='Pretrained',
-            checkpoint='data/pretrained/vit_base_p16_224.pth',
+            checkpoint='https://download.openmmlab.com/mmclassification/v0/'
+            'vit/finetune/vit-base-p16_in21k-pre-3rdparty_ft-64xb64_in1k-384'
+            '_20210928-98e8652b.pth',
             prefix='backbone.')),
     head=dict(
         type='TransReIDHead',
