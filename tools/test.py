@@ -17,7 +17,7 @@ import os.path as osp
 from mmengine.runner import Runner
 
 from mmattn.engine import (add_runner_arguments, load_tool_config,
-                           select_dist_backend)
+                           select_dist_backend, set_dataloader_options)
 from mmattn.registry import RUNNERS, register_all_modules
 
 
@@ -31,8 +31,18 @@ def parse_args():
         '.npz of features and labels (embedding models: Re-ID, face, '
         'descriptors) or a .pkl of the predictions (detection: mmdet\'s '
         'DumpDetResults; other tasks: mmengine\'s DumpResults)')
+    parser.add_argument(
+        '--workers',
+        type=int,
+        metavar='N',
+        help='data loader worker processes of the test loader (0 also turns '
+        'persistent_workers off, which torch refuses without workers)')
     add_runner_arguments(parser)
-    return parser.parse_args()
+    args = parser.parse_args()
+    if args.workers is not None and args.workers < 0:
+        parser.error(f'--workers: expected a number of worker processes '
+                     f'>= 0, got {args.workers}')
+    return args
 
 
 def add_dump_metric(cfg, out):
@@ -83,6 +93,7 @@ def main():
     register_all_modules(init_default_scope=False)
     cfg = load_tool_config(args)
     cfg.load_from = args.checkpoint
+    set_dataloader_options(cfg, args.workers)
     select_dist_backend(cfg)
     if args.out is not None:
         add_dump_metric(cfg, args.out)

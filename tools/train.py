@@ -9,9 +9,11 @@ Example:
 """
 import argparse
 import glob
+import logging
 import os.path as osp
 
-from mmengine.runner import Runner
+from mmengine.logging import print_log
+from mmengine.runner import Runner, find_latest_checkpoint
 
 from mmattn.engine import (add_performance_arguments, add_runner_arguments,
                            load_tool_config, performance_options,
@@ -53,8 +55,24 @@ def main():
     register_all_modules(init_default_scope=False)
     cfg = load_tool_config(args)
     if args.resume == 'auto':
-        cfg.resume, cfg.load_from = True, None
+        if osp.isdir(cfg.work_dir) and find_latest_checkpoint(cfg.work_dir):
+            cfg.resume, cfg.load_from = True, None
+        else:
+            # mmengine's auto-resume trains from scratch when there is no
+            # checkpoint (so a requeued job may always pass --resume);
+            # say so instead of logging "resumed from None".
+            print_log(
+                f'--resume: work dir {cfg.work_dir!r} holds no checkpoint '
+                'to resume from; training starts from scratch. Pass the '
+                'checkpoint path (--resume PATH) or the --work-dir of the '
+                'training to continue.',
+                logger='current',
+                level=logging.WARNING)
+            cfg.resume, cfg.load_from = False, None
     elif args.resume is not None:
+        if '://' not in args.resume and not osp.isfile(args.resume):
+            raise SystemExit(f'--resume {args.resume!r}: no such checkpoint '
+                             'file')
         cfg.resume, cfg.load_from = True, args.resume
     elif not args.overwrite and glob.glob(osp.join(cfg.work_dir, '*.pth')):
         raise SystemExit(
@@ -65,6 +83,12 @@ def main():
         cfg.val_cfg = cfg.val_dataloader = cfg.val_evaluator = None
     prepare_training_config(
         cfg, sync_bn=args.sync_bn, **performance_options(args))
+    if cfg.resume:
+        # A checkpoint of another model: an error naming the keys before
+        # the first step, not a size error inside the optimiser.
+        cfg.custom_hooks = list(cfg.get('custom_hooks') or []) + [
+            dict(type='mmattn.ResumeCheckHook')
+        ]
 
     if 'runner_type' not in cfg:
         runner = Runner.from_cfg(cfg)

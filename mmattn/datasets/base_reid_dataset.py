@@ -1,9 +1,15 @@
 """The base of every Re-ID dataset: parse a release layout into train / query / gallery."""
+import contextlib
+import multiprocessing
 import os
 import os.path as osp
+import random
 import re
+import warnings
 from typing import List, Optional, Sequence, Tuple
 
+import numpy as np
+import torch
 from mmengine.dataset import BaseDataset
 
 from mmattn.registry import DATASETS
@@ -13,8 +19,107 @@ Record = Tuple[str, int, int]
 
 SPLITS = ('train', 'query', 'gallery', 'test')
 
+#: Extensions of image files: one of these that is not the release's own
+#: (a ``.png`` among Market-1501's ``.jpg``) is passed over with a warning.
+IMAGE_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.bmp', '.tif', '.tiff',
+                    '.webp', '.ppm', '.pgm')
 
-class BaseReIDDataset(BaseDataset):
+
+def check_camera(dataset: str, cam: int, source: str) -> int:
+    """The 0-based camera of a 1-based camera number read from ``source``.
+
+    Raises:
+        ValueError: camera 0, naming the file (or list line): the releases
+            number their cameras from 1, so 0 would become camera -1.
+    """
+    if cam < 1:
+        raise ValueError(
+            f'{dataset}: {source!r} has camera {cam}; the cameras of this '
+            'release are numbered from 1 (c1, c2, ...). Rename the file '
+            'with its real camera')
+    return cam - 1
+
+
+class _SharedEpochSeed:
+    """``(seed, epoch)`` in shared memory, readable by DataLoader workers.
+
+    Persistent workers keep the dataset object they were started with, so
+    a plain attribute set in the main process at an epoch start never
+    reaches them; this array does (it is inherited by forked workers and
+    passed to spawned ones). A deep copy of the dataset shares it.
+    """
+
+    def __init__(self):
+        # [is set, seed, epoch]
+        self.values = multiprocessing.RawArray('q', 3)
+
+    def set(self, seed: int, epoch: int) -> None:
+        self.values[1], self.values[2], self.values[0] = seed, epoch, 1
+
+    def get(self) -> Optional[Tuple[int, int]]:
+        if not self.values[0]:
+            return None
+        return self.values[1], self.values[2]
+
+    def __deepcopy__(self, memo):
+        return self
+
+
+@contextlib.contextmanager
+def _seeded(seed: int, restore: bool):
+    """Seed python, numpy and torch; put the previous states back after if
+    ``restore`` (in the main process, where the model draws from them)."""
+    if restore:
+        states = (random.getstate(), np.random.get_state(),
+                  torch.get_rng_state())
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+    try:
+        yield
+    finally:
+        if restore:
+            random.setstate(states[0])
+            np.random.set_state(states[1])
+            torch.set_rng_state(states[2])
+
+
+class EpochSeededSampling:
+    """Mixin for an mmengine dataset: the random draws of its pipeline are
+    a function of ``(seed, epoch, sample index)`` once
+    :meth:`set_epoch_seed` was called (by :class:`EpochSeedHook` at every
+    epoch start).
+
+    Then it does not matter which process loads a sample, whether the
+    loader workers are persistent or restarted, or whether the training
+    was resumed: the same epoch gives the same augmented samples, which is
+    what makes a resumed training repeat an uninterrupted one exactly.
+    """
+
+    def set_epoch_seed(self, seed: int, epoch: int) -> None:
+        """Make the augmentations of ``epoch`` depend on ``seed`` only."""
+        self._epoch_seed.set(int(seed), int(epoch))
+
+    def sample_seed(self, idx: int) -> Optional[int]:
+        """The seed of sample ``idx`` in the current epoch (None before
+        :meth:`set_epoch_seed`)."""
+        current = self._epoch_seed.get()
+        if current is None:
+            return None
+        seed, epoch = current
+        return int(np.random.SeedSequence(
+            [seed % 2**63, epoch, int(idx)]).generate_state(1)[0])
+
+    def __getitem__(self, idx: int):
+        seed = self.sample_seed(idx)
+        if seed is None:
+            return super().__getitem__(idx)
+        in_main = torch.utils.data.get_worker_info() is None
+        with _seeded(seed, restore=in_main):
+            return super().__getitem__(idx)
+
+
+class BaseReIDDataset(EpochSeededSampling, BaseDataset):
     """A person Re-ID dataset in a standard release layout.
 
     Subclasses say where each split lives and how a file name encodes the
@@ -22,7 +127,9 @@ class BaseReIDDataset(BaseDataset):
     (path, pid, 0-based camera) of ``'train'``, ``'query'`` or ``'gallery'``. This class validates the
     result, relabels training identities contiguously and builds mmengine
     data infos with the keys ``img_path``, ``gt_label`` (person id),
-    ``camera_id`` (0-based) and ``is_query``.
+    ``camera_id`` (0-based) and ``is_query``. Its augmentations are a
+    function of (seed, epoch, sample index) during training
+    (:class:`EpochSeededSampling`).
 
     Args:
         data_root (str): Root folder of the release (e.g. ``data/market1501``).
@@ -49,6 +156,7 @@ class BaseReIDDataset(BaseDataset):
                 'directory; expected the root of the dataset release')
         self.split = split
         self.relabel = split == 'train' if relabel is None else relabel
+        self._epoch_seed = _SharedEpochSeed()
         kwargs.setdefault('test_mode', split != 'train')
         super().__init__(
             data_root=data_root, pipeline=list(pipeline), **kwargs)
@@ -107,15 +215,19 @@ class BaseReIDDataset(BaseDataset):
         """Parse every image file of ``folder`` with a file-name regex.
 
         ``pattern`` must have the groups ``pid`` and ``cam`` (1-based camera).
-        Files with other extensions (``Thumbs.db``) are not images and are
-        passed over; an image whose name does not match is an error. Person
-        id -1 marks junk images (Market-1501 protocol) and is dropped.
+        Files that are not images (``Thumbs.db``) are passed over; images of
+        another format than the release's (``.png`` / ``.jpeg`` among
+        Market-1501's ``.jpg``) are passed over with a warning naming them;
+        an image whose name does not match is an error, and so is camera 0.
+        Person id -1 marks junk images (Market-1501 protocol) and is dropped.
         """
         folder = self.check_dir(osp.join(self.data_root, folder))
         regex = re.compile(pattern)
-        records = []
+        records, other_images = [], []
         for name in sorted(os.listdir(folder)):
             if not name.lower().endswith(extensions):
+                if name.lower().endswith(IMAGE_EXTENSIONS):
+                    other_images.append(name)
                 continue
             match = regex.fullmatch(name)
             if match is None:
@@ -123,10 +235,21 @@ class BaseReIDDataset(BaseDataset):
                     f'{type(self).__name__}: file name '
                     f'{osp.join(folder, name)!r} does not match the expected '
                     f'pattern {pattern!r}')
-            pid, cam = int(match['pid']), int(match['cam'])
+            pid = int(match['pid'])
+            cam = check_camera(
+                type(self).__name__, int(match['cam']), osp.join(folder, name))
             if pid == -1:
                 continue
-            records.append((osp.join(folder, name), pid, cam - 1))
+            records.append((osp.join(folder, name), pid, cam))
+        if other_images:
+            shown = ', '.join(other_images[:5]) + (
+                f' and {len(other_images) - 5} more'
+                if len(other_images) > 5 else '')
+            warnings.warn(
+                f'{type(self).__name__}: skipping {len(other_images)} '
+                f'image(s) in {folder!r} that are not {"/".join(extensions)}'
+                f' files as the release has them: {shown}. Convert them if '
+                'they belong to the dataset', UserWarning)
         return records
 
 
@@ -223,6 +346,7 @@ class MSMT17(BaseReIDDataset):
                             '"<pid>/<pid>_<index>_<camera>_<...>.jpg <pid>", got '
                             f'{line.strip()!r}')
                     path = osp.join(folder, match['path'])
-                    records.append(
-                        (path, int(match['pid']), int(match['cam']) - 1))
+                    cam = check_camera('MSMT17', int(match['cam']),
+                                       f'{list_file}:{line_no}')
+                    records.append((path, int(match['pid']), cam))
         return records

@@ -195,6 +195,81 @@ def select_dist_backend(cfg: Config) -> None:
         torch.distributed.init_process_group(backend='gloo')
 
 
+def _training_length(cfg: Config):
+    """(max_epochs, max_iters) of the config's training loop; None where the
+    loop does not fix it."""
+    train_cfg = cfg.get('train_cfg') or {}
+    loop = str(train_cfg.get('type', ''))
+    if 'max_epochs' in train_cfg and 'Iter' not in loop:
+        return train_cfg['max_epochs'], None
+    if 'max_iters' in train_cfg:
+        return None, train_cfg['max_iters']
+    return None, None
+
+
+def fit_schedulers_to_training(cfg: Config) -> None:
+    """Leave out parameter schedulers that start after training ends.
+
+    ``--cfg-options train_cfg.max_epochs=1`` on a config whose cosine
+    schedule starts after a one-epoch warm-up (``begin=1``, ``end`` left to
+    mmengine, which sets it to ``max_epochs``) would otherwise die in
+    mmengine's scheduler ("end should be larger than begin"), naming
+    neither the scheduler nor the fix. The shortened run is the first
+    epochs of the full schedule: a scheduler that would start at or after
+    the last epoch (iteration) never acts, so it is left out with a warning
+    naming it. Schedulers of an optimiser-wrapper dict (``param_scheduler=
+    dict(weights=[...], architecture=[...])``) are checked the same way.
+
+    Raises:
+        ValueError: a scheduler whose own ``end`` is not after its
+            ``begin``, naming it.
+    """
+    max_epochs, max_iters = _training_length(cfg)
+    schedulers = cfg.get('param_scheduler')
+    if schedulers is None or (max_epochs, max_iters) == (None, None):
+        return
+    groups = schedulers.items() if isinstance(schedulers, dict) and \
+        'type' not in schedulers else [(None, schedulers)]
+    fitted = {}
+    for group, entries in groups:
+        single = isinstance(entries, dict)
+        entries = [entries] if single else list(entries)
+        kept = []
+        for index, scheduler in enumerate(entries):
+            where = 'param_scheduler' + (f'.{group}' if group else '') + (
+                '' if single else f'[{index}]')
+            by_epoch = scheduler.get('by_epoch', True)
+            length = max_epochs if by_epoch else max_iters
+            if length is None:  # epochs of an iteration-based loop
+                kept.append(scheduler)
+                continue
+            unit = 'max_epochs' if by_epoch else 'max_iters'
+            begin = scheduler.get('begin', 0)
+            end = scheduler.get('end')
+            if end is not None and end <= begin:
+                raise ValueError(
+                    f'{where} ({scheduler.get("type")}): end={end} is not '
+                    f'after begin={begin}; set its end after its begin')
+            if begin >= length:
+                print_log(
+                    f'{where} ({scheduler.get("type")}) starts at {begin}, '
+                    f'at or after the end of training (train_cfg.{unit}='
+                    f'{length}), so it would never act (and mmengine would '
+                    'refuse it: end must be larger than begin); this run '
+                    'leaves it out. For a shorter training with the whole '
+                    'schedule, also set the schedulers\' begin / end / '
+                    'T_max with --cfg-options.',
+                    logger='current',
+                    level=logging.WARNING)
+                continue
+            kept.append(scheduler)
+        fitted[group] = kept[0] if single and kept else kept
+    if list(fitted) == [None]:
+        cfg.param_scheduler = fitted[None] or None
+    else:
+        cfg.param_scheduler = fitted
+
+
 def prepare_training_config(cfg: Config,
                             amp: Union[bool, str, None] = None,
                             channels_last: bool = False,
@@ -215,6 +290,9 @@ def prepare_training_config(cfg: Config,
         workers (int, optional), pin_memory (bool), persistent_workers
             (bool): :func:`set_dataloader_options`.
         sync_bn (bool): :func:`enable_sync_bn`.
+
+    Schedulers that would start after the end of training are left out
+    (:func:`fit_schedulers_to_training`).
     """
     if amp:
         enable_amp(cfg, None if amp is True else amp)
@@ -225,6 +303,7 @@ def prepare_training_config(cfg: Config,
     set_dataloader_options(cfg, workers, pin_memory, persistent_workers)
     if sync_bn:
         enable_sync_bn(cfg)
+    fit_schedulers_to_training(cfg)
     select_dist_backend(cfg)
     return cfg
 
@@ -324,6 +403,157 @@ def check_cfg_options(cfg: Config, options: dict) -> None:
                            f'{top!r}{hint}')
 
 
+#: Top-level keys OpenMMLab tools read besides the Runner's.
+TOOL_CFG_KEYS = {'custom_imports', 'auto_scale_lr', 'tta_model',
+                 'tta_pipeline'}
+#: Keys of ``env_cfg`` that mmengine's ``Runner.setup_env`` reads.
+ENV_CFG_KEYS = {'cudnn_benchmark', 'mp_cfg', 'dist_cfg', 'resource_limit'}
+
+
+def _typo_distance(a: str, b: str) -> int:
+    """Edits (insert, delete, substitute, swap neighbours) from a to b."""
+    prev2, prev = None, list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        row = [i] + [0] * len(b)
+        for j, cb in enumerate(b, 1):
+            row[j] = min(prev[j] + 1, row[j - 1] + 1,
+                         prev[j - 1] + (ca != cb))
+            if (i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb):
+                row[j] = min(row[j], prev2[j - 2] + 1)
+        prev2, prev = prev, row
+    return prev[-1]
+
+
+def _near_misses(key: str, known) -> list:
+    """Known keys one typo away from ``key`` (two for keys of 10 or more
+    characters)."""
+    limit = 1 if len(key) < 10 else 2
+    return sorted(k for k in known if 0 < _typo_distance(key, k) <= limit)
+
+
+def _known_keys(where: str, given, known, source: str) -> None:
+    """Refuse keys of ``where`` (a closed set of options) not in known."""
+    for key in given:
+        if key not in known:
+            close = difflib.get_close_matches(key, sorted(known), n=3)
+            hint = f'did you mean {close[0]!r}? ' if close else ''
+            raise KeyError(
+                f'{source}: {where} has no key {key!r}; {hint}mmengine '
+                f'reads only {sorted(known)} there and would ignore it')
+
+
+def runner_config_keys() -> set:
+    """The top-level config keys mmengine's Runner and OpenMMLab's tools
+    read."""
+    return (set(inspect.signature(Runner.__init__).parameters) - {'self'}
+            | RUNNER_CFG_KEYS | TOOL_CFG_KEYS)
+
+
+def check_config_keys(cfg: Config, source: str = 'config') -> None:
+    """Refuse config keys that mmengine would ignore without a word.
+
+    * a top-level key one typo away from a key the Runner reads
+      (``trian_cfg``, ``custom_hook``): configs may define helper variables
+      (``data_root``, ``train_pipeline``), so only near misses are refused;
+    * an unknown key of ``env_cfg`` (``cudnn_benchmrk``), of
+      ``env_cfg.mp_cfg`` or of ``randomness``, whose options are closed sets.
+
+    Args:
+        cfg (Config): The config, after ``--cfg-options``.
+        source (str): What to name in the message (the config file).
+
+    Raises:
+        KeyError: naming the file, the key and the key it resembles.
+    """
+    from mmengine.runner import set_random_seed
+    from mmengine.utils.dl_utils import set_multi_processing
+    known = runner_config_keys()
+    for key in cfg.keys():
+        if key in known or key.startswith('_'):
+            continue
+        close = _near_misses(key, known)
+        if close:
+            raise KeyError(
+                f'{source}: top-level key {key!r} is not read by mmengine\'s '
+                f'Runner, which would ignore it; did you mean {close[0]!r}?')
+    env_cfg = cfg.get('env_cfg') or {}
+    _known_keys('env_cfg', env_cfg, ENV_CFG_KEYS, source)
+    mp_keys = set(inspect.signature(set_multi_processing).parameters)
+    _known_keys('env_cfg.mp_cfg', env_cfg.get('mp_cfg') or {},
+                mp_keys - {'distributed'}, source)
+    _known_keys('randomness', cfg.get('randomness') or {},
+                set(inspect.signature(set_random_seed).parameters), source)
+
+
+def _hook_class(hook_type, scope: Optional[str]):
+    """The class of a hook type name in the config's registry scope, or
+    None when it is not registered there (the Runner's build then says
+    so)."""
+    if not isinstance(hook_type, str):
+        return hook_type if inspect.isclass(hook_type) else None
+    from mmengine.registry import HOOKS as ROOT_HOOKS
+    try:
+        with ROOT_HOOKS.switch_scope_and_registry(scope) as registry:
+            return registry.get(hook_type)
+    except Exception:  # an unimportable scope: the build reports it
+        return None
+
+
+def _hook_arguments(cls) -> Optional[set]:
+    """The keyword arguments a hook class accepts, None when it passes
+    unknown ones on to something this check does not know."""
+    from mmengine.hooks import CheckpointHook, EMAHook
+    params = inspect.signature(cls.__init__).parameters
+    names = {n for n, p in params.items() if n != 'self' and p.kind not in (
+        p.VAR_POSITIONAL, p.VAR_KEYWORD)}
+    if not any(p.kind == p.VAR_KEYWORD for p in params.values()):
+        return names
+    if issubclass(cls, CheckpointHook):
+        # Its **kwargs go to Runner.save_checkpoint, whose every argument
+        # the hook either takes itself or sets: anything else fails only
+        # at the first save, after a whole epoch.
+        return names
+    if issubclass(cls, EMAHook):
+        return names | {'ema_type', 'momentum', 'interval', 'device',
+                        'update_buffers', 'gamma'}
+    return None
+
+
+def check_hook_arguments(cfg: Config, source: str = 'config') -> None:
+    """Refuse hook configs (``default_hooks``, ``custom_hooks``) with an
+    argument their hook does not take, before the Runner is built.
+
+    mmengine's ``CheckpointHook`` takes ``**kwargs`` and hands them to the
+    first checkpoint save, so ``checkpoint=dict(interva=1)`` would fail
+    only after the first epoch.
+
+    Raises:
+        TypeError: naming the file, the hook entry, the argument and the
+            arguments the hook takes.
+    """
+    entries = [(f'default_hooks.{name}', hook)
+               for name, hook in (cfg.get('default_hooks') or {}).items()]
+    entries += [(f'custom_hooks[{i}]', hook)
+                for i, hook in enumerate(cfg.get('custom_hooks') or [])]
+    for where, hook in entries:
+        if not isinstance(hook, dict) or 'type' not in hook:
+            continue
+        cls = _hook_class(hook['type'], cfg.get('default_scope'))
+        if cls is None:
+            continue
+        accepted = _hook_arguments(cls)
+        if accepted is None:
+            continue
+        for key in hook:
+            if key in ('type', 'priority') or key in accepted:
+                continue
+            close = difflib.get_close_matches(key, sorted(accepted), n=1)
+            hint = f'did you mean {close[0]!r}? ' if close else ''
+            raise TypeError(
+                f'{source}: {where} ({cls.__name__}) has no argument '
+                f'{key!r}; {hint}it takes {sorted(accepted)}')
+
+
 def add_runner_arguments(parser: argparse.ArgumentParser) -> None:
     """The options tools/train.py and tools/test.py share."""
     parser.add_argument('--work-dir', help='where logs and checkpoints go')
@@ -344,13 +574,17 @@ def add_runner_arguments(parser: argparse.ArgumentParser) -> None:
 def load_tool_config(args: argparse.Namespace) -> Config:
     """Read ``args.config`` and apply the shared options of
     :func:`add_runner_arguments` (checked ``--cfg-options``, launcher,
-    ``--work-dir`` defaulting to ``work_dirs/<config name>``)."""
+    ``--work-dir`` defaulting to ``work_dirs/<config name>``), and refuse
+    keys mmengine would ignore (:func:`check_config_keys`,
+    :func:`check_hook_arguments`)."""
     os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
     cfg = Config.fromfile(args.config)
     cfg.launcher = args.launcher
     if args.cfg_options is not None:
         check_cfg_options(cfg, args.cfg_options)
         cfg.merge_from_dict(args.cfg_options)
+    check_config_keys(cfg, args.config)
+    check_hook_arguments(cfg, args.config)
     if args.work_dir is not None:
         cfg.work_dir = args.work_dir
     elif cfg.get('work_dir') is None:

@@ -152,3 +152,94 @@ def test_unreadable_image_names_the_file(tmp_path):
         str(tmp_path), pipeline=[dict(type='LoadImageFromFile')])
     with pytest.raises(Exception, match='0002_c1s1_000451_03.jpg'):
         ds[0]
+
+
+def test_other_image_formats_are_skipped_with_a_warning(tmp_path):
+    folder = osp.join(tmp_path, 'bounding_box_train')
+    write_images(folder, ['0002_c1s1_000451_03.jpg', '0003_c1s1_000001_00.png',
+                          '0004_c2s1_000002_00.jpeg'])
+    open(osp.join(folder, 'Thumbs.db'), 'w').close()  # not an image: quiet
+    with pytest.warns(UserWarning) as record:
+        train = Market1501(str(tmp_path))
+    assert len(train) == 1
+    message = str(record[0].message)
+    assert 'skipping 2 image(s)' in message and '.jpg' in message
+    assert '0003_c1s1_000001_00.png' in message
+    assert '0004_c2s1_000002_00.jpeg' in message and 'Thumbs' not in message
+
+
+def test_camera_zero_is_an_error_naming_the_file(tmp_path):
+    write_images(osp.join(tmp_path, 'bounding_box_train'),
+                 ['0002_c1s1_000451_03.jpg', '0003_c0s1_000001_00.jpg'])
+    with pytest.raises(ValueError, match=r"0003_c0s1_000001_00\.jpg' has "
+                       r'camera 0; the cameras of this release are numbered '
+                       r'from 1'):
+        Market1501(str(tmp_path))
+
+
+def test_msmt17_camera_zero_names_the_list_line(tmp_path):
+    root = str(tmp_path)
+    os.makedirs(osp.join(root, 'train'))
+    with open(osp.join(root, 'list_train.txt'), 'w') as f:
+        f.write('0000/0000_000_01_0303morning_0015_0.jpg 0\n'
+                '0000/0000_001_00_0303morning_0016_0.jpg 0\n')
+    open(osp.join(root, 'list_val.txt'), 'w').close()
+    with pytest.raises(ValueError, match=r'list_train.txt:2.* has camera 0'):
+        MSMT17(root)
+
+
+def augmented(dataset, idx):
+    return dataset[idx]['inputs'].numpy()
+
+
+def test_augmentation_is_a_function_of_seed_epoch_and_index(market_root):
+    pipeline = [
+        dict(type='LoadImageFromFile'),
+        dict(type='RandomCrop', crop_size=(32, 16), padding=4),
+        dict(type='RandomErasing', erase_prob=0.5, mode='rand'),
+        dict(type='PackInputs')
+    ]
+    train = Market1501(market_root, pipeline=pipeline)
+    other = Market1501(market_root, pipeline=pipeline)
+    train.set_epoch_seed(3, 1)
+    other.set_epoch_seed(3, 1)
+    first = [augmented(train, i) for i in range(4)]
+    np.random.seed(99)  # whatever the process drew before
+    # Another dataset object (a restarted worker), another order.
+    assert all((augmented(other, i) == first[i]).all()
+               for i in (3, 1, 0, 2))
+    other.set_epoch_seed(3, 2)
+    assert any((augmented(other, i) != first[i]).any() for i in range(4))
+    # In the main process the global generators are left as they were.
+    state = np.random.get_state()[1].copy()
+    augmented(train, 0)
+    assert (np.random.get_state()[1] == state).all()
+    # A deep copy (mmengine's subsets) follows the same epoch.
+    import copy
+    clone = copy.deepcopy(train)
+    train.set_epoch_seed(3, 2)
+    assert clone.sample_seed(0) == other.sample_seed(0)
+
+
+def test_persistent_workers_follow_the_epoch(market_root):
+    import torch
+    pipeline = [
+        dict(type='LoadImageFromFile'),
+        dict(type='RandomErasing', erase_prob=1.0, mode='rand'),
+        dict(type='PackInputs')
+    ]
+    train = Market1501(market_root, pipeline=pipeline)
+    loader = torch.utils.data.DataLoader(
+        train, batch_size=None, sampler=[0, 1], num_workers=2,
+        persistent_workers=True, collate_fn=lambda x: x['inputs'])
+
+    def epoch(index):
+        train.set_epoch_seed(0, index)
+        return [x.numpy() for x in loader]
+
+    one, two, again = epoch(1), epoch(2), epoch(1)
+    fresh = Market1501(market_root, pipeline=pipeline)
+    fresh.set_epoch_seed(0, 2)
+    assert all((a == b).all() for a, b in zip(one, again))
+    assert not all((a == b).all() for a, b in zip(one, two))
+    assert all((augmented(fresh, i) == two[i]).all() for i in range(2))

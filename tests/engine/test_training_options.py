@@ -296,3 +296,117 @@ def test_two_process_sync_bn_converts_the_batchnorm_layers(
     refusals = re.findall(r'\[rank[01]\]: ValueError: SyncBatchNorm layers '
                           'only work with GPU modules', log)
     assert len(refusals) == 2, log[-3000:]
+
+
+# ------------------------------------------------- ignored config keys ----
+
+
+def test_top_level_typos_are_refused_naming_file_and_key():
+    from mmattn.engine.training_options import check_config_keys
+    for typo, meant in (('trian_cfg', 'train_cfg'),
+                        ('custom_hook', 'custom_hooks'),
+                        ('train_dataloder', 'train_dataloader'),
+                        ('param_schedulers', 'param_scheduler')):
+        cfg = make_cfg(**{typo: dict()})
+        with pytest.raises(KeyError) as err:
+            check_config_keys(cfg, 'my_cfg.py')
+        message = str(err.value)
+        assert 'my_cfg.py' in message and repr(typo) in message, message
+        assert f'did you mean {meant!r}' in message
+    # Helper variables of configs are no typos.
+    check_config_keys(
+        make_cfg(train_pipeline=[], test_pipeline=[], data_root='d',
+                 dataset_type='Market1501', da_cfg=dict(), input_size=(2, 1),
+                 custom_imports=dict(imports=[]), _base_=[]), 'ok.py')
+
+
+def test_env_cfg_and_randomness_typos_are_refused():
+    from mmattn.engine.training_options import check_config_keys
+    cfg = make_cfg()
+    cfg.env_cfg.cudnn_benchmrk = True
+    with pytest.raises(KeyError, match=r"cfg.py: env_cfg has no key "
+                       r"'cudnn_benchmrk'; did you mean 'cudnn_benchmark'"):
+        check_config_keys(cfg, 'cfg.py')
+    cfg = make_cfg()
+    cfg.env_cfg.mp_cfg = dict(mp_start_metod='fork')
+    with pytest.raises(KeyError, match="env_cfg.mp_cfg has no key "
+                       "'mp_start_metod'; did you mean 'mp_start_method'"):
+        check_config_keys(cfg)
+    cfg = make_cfg(randomness=dict(seed=0, determinstic=True))
+    with pytest.raises(KeyError, match="randomness has no key "
+                       "'determinstic'; did you mean 'deterministic'"):
+        check_config_keys(cfg)
+    cfg = make_cfg(
+        randomness=dict(seed=1, deterministic=True, diff_rank_seed=False))
+    cfg.env_cfg.update(cudnn_benchmark=False, resource_limit=4096, mp_cfg=dict(
+        mp_start_method='fork', opencv_num_threads=0))
+    check_config_keys(cfg)
+
+
+def test_hook_argument_typos_fail_before_the_runner_is_built():
+    from mmattn.engine.training_options import check_hook_arguments
+    # CheckpointHook takes **kwargs and would fail only at its first save.
+    cfg = make_cfg(default_scope='mmattn',
+                   default_hooks=dict(checkpoint=dict(
+                       type='CheckpointHook', interva=1)))
+    with pytest.raises(TypeError, match=r"cfg.py: default_hooks.checkpoint "
+                       r"\(CheckpointHook\) has no argument 'interva'; did "
+                       r"you mean 'interval'"):
+        check_hook_arguments(cfg, 'cfg.py')
+    cfg = make_cfg(default_scope='mmattn', custom_hooks=[
+        dict(type='EpochSeedHook'), dict(type='FreezeModulesHook',
+                                         paths='backbone', epoch=8)])
+    with pytest.raises(TypeError, match=r"custom_hooks\[1\] "
+                       r"\(FreezeModulesHook\) has no argument 'epoch'"):
+        check_hook_arguments(cfg, 'cfg.py')
+    # The default runtime's hooks, priorities and unknown types pass.
+    cfg = Config.fromfile(
+        osp.join(REPO_ROOT, 'configs/reid/demo_dcs_mobilenetv2_synthetic.py'))
+    cfg.custom_hooks = [dict(type='EMAHook', momentum=0.001, priority=49),
+                        dict(type='NoSuchHook', anything=1)]
+    check_hook_arguments(cfg)
+
+
+def scheduled_cfg(max_epochs, **train_cfg):
+    return make_cfg(
+        train_cfg=dict(by_epoch=True, max_epochs=max_epochs, **train_cfg),
+        param_scheduler=[
+            dict(type='LinearLR', start_factor=0.1, by_epoch=True, begin=0,
+                 end=1, convert_to_iter_based=True),
+            dict(type='CosineAnnealingLR', by_epoch=True, begin=1,
+                 T_max=54, eta_min=1e-5, convert_to_iter_based=True)
+        ])
+
+
+def test_schedulers_after_the_end_of_training_are_left_out():
+    from mmattn.engine.training_options import fit_schedulers_to_training
+    cfg = scheduled_cfg(55)
+    fit_schedulers_to_training(cfg)
+    assert len(cfg.param_scheduler) == 2  # the full training: untouched
+    cfg = scheduled_cfg(1)
+    with mock.patch('mmattn.engine.training_options.print_log') as log:
+        fit_schedulers_to_training(cfg)
+    assert [s['type'] for s in cfg.param_scheduler] == ['LinearLR']
+    out = log.call_args[0][0]
+    assert 'param_scheduler[1] (CosineAnnealingLR) starts at 1' in out
+    assert 'train_cfg.max_epochs=1' in out
+    # Search configs: a scheduler list per optimiser.
+    cfg = make_cfg(train_cfg=dict(type='BilevelEpochBasedTrainLoop',
+                                  max_epochs=2),
+                   param_scheduler=dict(
+                       weights=[dict(type='CosineAnnealingLR', begin=0)],
+                       architecture=[dict(type='ConstantLR', begin=3)]))
+    fit_schedulers_to_training(cfg)
+    assert cfg.param_scheduler == dict(
+        weights=[dict(type='CosineAnnealingLR', begin=0)], architecture=[])
+    # An iteration-based scheduler of an epoch-based loop is not judged.
+    cfg = make_cfg(train_cfg=dict(by_epoch=True, max_epochs=1),
+                   param_scheduler=dict(type='LinearLR', by_epoch=False,
+                                        begin=100, end=200))
+    fit_schedulers_to_training(cfg)
+    assert cfg.param_scheduler.begin == 100
+    cfg = make_cfg(train_cfg=dict(by_epoch=True, max_epochs=9),
+                   param_scheduler=[dict(type='StepLR', begin=4, end=4)])
+    with pytest.raises(ValueError, match=r'param_scheduler\[0\] \(StepLR\): '
+                       'end=4 is not after begin=4'):
+        fit_schedulers_to_training(cfg)
