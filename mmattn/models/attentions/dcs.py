@@ -5,6 +5,7 @@ attention weights; the value is not masked (METHODS.md section 2, the mask
 formulation is **reconstructed**)::
 
     logits = Linear(C, C)(X)                                  (B, N, C)
+             (or the rank-h factorisation Linear(h, C)(Linear(C, h)(X)))
     train: M = 1[soft > 0.5] + soft - soft.detach(),
            soft = sigmoid((logits + log U - log(1 - U)) / tau), U ~ U(0, 1)
     eval:  M = 1[logits > 0]
@@ -50,10 +51,20 @@ class GumbelChannelMask(BaseModule):
     it is ``1[logits > 0]``, deterministic. ``tau`` is a plain attribute that
     a temperature hook may anneal.
 
+    The logits are "a linear layer on X" (seed 001): a full
+    ``Linear(in_channels, out_channels)`` (``in * out`` weights, 4.2 M at a
+    2048-channel ResNet stage), or with ``hidden_channels=h`` the same linear
+    map factorised at rank h, ``Linear(h, out)(Linear(in, h, bias=False)(X))``
+    (``h * (in + out)`` weights), the form whose parameter counts reproduce
+    seed 001 table I for ResNet-50, OSNet and TransReID.
+
     Args:
         in_channels (int): Channels of the tokens the mask is computed from.
         out_channels (int, optional): Channels of the mask. Defaults to
             ``in_channels``.
+        hidden_channels (int, optional): Rank h of the factorised generator;
+            None is the full ``Linear(in_channels, out_channels)``.
+            Defaults to None.
         tau (float): Gumbel temperature. Defaults to 1.0.
         bias_init (float): Initial bias of the logits; +3 starts with nearly
             every channel selected. Defaults to 3.0.
@@ -68,14 +79,18 @@ class GumbelChannelMask(BaseModule):
     def __init__(self,
                  in_channels,
                  out_channels=None,
+                 hidden_channels=None,
                  tau=1.0,
                  bias_init=3.0,
                  eps=1e-6,
                  init_cfg=None):
         super().__init__(init_cfg=init_cfg)
         out_channels = in_channels if out_channels is None else out_channels
-        for name, value in (('in_channels', in_channels),
-                            ('out_channels', out_channels)):
+        checked = [('in_channels', in_channels),
+                   ('out_channels', out_channels)]
+        if hidden_channels is not None:
+            checked.append(('hidden_channels', hidden_channels))
+        for name, value in checked:
             if isinstance(value, bool) or not isinstance(value,
                                                          int) or value < 1:
                 raise ValueError(
@@ -84,10 +99,16 @@ class GumbelChannelMask(BaseModule):
             raise ValueError(f'tau must be > 0, got {tau!r}')
         self.in_channels = in_channels
         self.out_channels = out_channels
+        self.hidden_channels = hidden_channels
         self.tau = float(tau)
         self.bias_init = float(bias_init)
         self.eps = eps
-        self.fc = nn.Linear(in_channels, out_channels)
+        if hidden_channels is None:
+            self.reduce = None
+            self.fc = nn.Linear(in_channels, out_channels)
+        else:
+            self.reduce = nn.Linear(in_channels, hidden_channels, bias=False)
+            self.fc = nn.Linear(hidden_channels, out_channels)
         nn.init.constant_(self.fc.bias, self.bias_init)
 
     def init_weights(self):
@@ -95,6 +116,12 @@ class GumbelChannelMask(BaseModule):
         # Keep the "start with all channels selected" bias even when a
         # parent's blanket Linear init reached this layer.
         nn.init.constant_(self.fc.bias, self.bias_init)
+
+    def logits(self, x):
+        """The mask logits, (..., in_channels) -> (..., out_channels)."""
+        if self.reduce is not None:
+            x = self.reduce(x)
+        return self.fc(x)
 
     def relaxed(self, logits, noise):
         """The binary concrete sample ``sigmoid((logits + log U - log(1-U)) /
@@ -114,7 +141,7 @@ class GumbelChannelMask(BaseModule):
         Returns:
             Tensor: {0, 1} mask, (..., out_channels).
         """
-        logits = self.fc(x)
+        logits = self.logits(x)
         if not self.training:
             return (logits > 0).to(logits.dtype)
         if noise is None:
@@ -142,6 +169,9 @@ class DCSAttention(BaseModule):
         tau (float): Initial Gumbel temperature of the mask. Defaults to 1.0.
         mask_bias_init (float): Initial bias of the mask logits.
             Defaults to 3.0.
+        mask_hidden_channels (int, optional): Rank of the factorised mask
+            generator (see :class:`GumbelChannelMask`); None is the full
+            C x C ``Linear``. Defaults to None.
         norm_cfg (dict): Normalisation of the output projection. Defaults to
             ``dict(type='BN')``.
         init_cfg (dict, optional): Initialisation config. Defaults to None.
@@ -155,6 +185,7 @@ class DCSAttention(BaseModule):
                  affinity='softmax',
                  tau=1.0,
                  mask_bias_init=3.0,
+                 mask_hidden_channels=None,
                  norm_cfg=dict(type='BN'),
                  init_cfg=None):
         super().__init__(init_cfg=init_cfg)
@@ -164,7 +195,10 @@ class DCSAttention(BaseModule):
         self.in_channels = in_channels
         self.affinity = affinity
         self.mask = GumbelChannelMask(
-            in_channels, tau=tau, bias_init=mask_bias_init)
+            in_channels,
+            hidden_channels=mask_hidden_channels,
+            tau=tau,
+            bias_init=mask_bias_init)
         self.out_proj = ZeroInitProjection(
             in_channels, in_channels, kernel_size=3, groups=in_channels,
             norm_cfg=norm_cfg)
@@ -224,6 +258,9 @@ class DCSViTAttention(MultiheadAttention):
         tau (float): Initial Gumbel temperature. Defaults to 1.0.
         mask_bias_init (float): Initial bias of the mask logits.
             Defaults to 3.0.
+        mask_hidden_channels (int, optional): Rank of the factorised mask
+            generator (see :class:`GumbelChannelMask`); None is the full
+            ``Linear(input_dims, embed_dims)``. Defaults to None.
         init_cfg (dict, optional): Initialisation config. Defaults to None.
 
     Shapes:
@@ -245,6 +282,7 @@ class DCSViTAttention(MultiheadAttention):
                  layer_scale_init_value=0.,
                  tau=1.0,
                  mask_bias_init=3.0,
+                 mask_hidden_channels=None,
                  init_cfg=None):
         if embed_dims % num_heads != 0:
             raise ValueError(f'embed_dims ({embed_dims}) must be divisible '
@@ -265,7 +303,11 @@ class DCSViTAttention(MultiheadAttention):
             init_cfg=init_cfg)
         self.scale = self.head_dims**-0.5 if qk_scale is None else qk_scale
         self.mask = GumbelChannelMask(
-            self.input_dims, embed_dims, tau=tau, bias_init=mask_bias_init)
+            self.input_dims,
+            embed_dims,
+            hidden_channels=mask_hidden_channels,
+            tau=tau,
+            bias_init=mask_bias_init)
 
     @classmethod
     def from_attention(cls, attention, **kwargs):
@@ -274,7 +316,7 @@ class DCSViTAttention(MultiheadAttention):
         Args:
             attention (MultiheadAttention): The module to replace.
             **kwargs: Extra arguments of this class (``tau``,
-                ``mask_bias_init``, ``init_cfg``).
+                ``mask_bias_init``, ``mask_hidden_channels``, ``init_cfg``).
 
         Returns:
             DCSViTAttention: Equal to ``attention`` when every mask entry is 1.
