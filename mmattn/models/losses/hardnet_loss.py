@@ -22,6 +22,54 @@ def pairwise_l2_distance(x: torch.Tensor, y: torch.Tensor,
     return torch.sqrt(squared.clamp(min=0) + eps)
 
 
+def hardest_in_batch(scores: torch.Tensor,
+                     labels: Optional[torch.Tensor] = None,
+                     owner: str = 'hardest_in_batch',
+                     largest: bool = False):
+    """Positive score and hardest in-batch negative of every matching pair.
+
+    ``scores[i, j]`` compares anchor i with positive j; the diagonal holds the
+    matching pairs. The negative of pair i is the hardest non-matching entry
+    of row i or column i (HardNet's mining): the smallest distance, or with
+    ``largest=True`` the largest similarity. Entries of pairs with equal
+    ``labels`` are not negatives either.
+
+    Args:
+        scores (Tensor): (N, N) distances (or similarities, ``largest``).
+        labels (Tensor, optional): (N, ) point id of each pair.
+        owner (str): Name used in error messages.
+        largest (bool): Scores are similarities. Defaults to False.
+
+    Returns:
+        tuple[Tensor, Tensor]: positive scores (N, ), hardest negatives (N, ).
+    """
+    num = scores.shape[0]
+    if num < 2:
+        raise ValueError(f'{owner}: needs at least 2 pairs in the batch to '
+                         f'find a negative, got {num}')
+    not_negative = torch.eye(num, dtype=torch.bool, device=scores.device)
+    if labels is not None:
+        if labels.shape != (num, ):
+            raise ValueError(f'{owner}: labels must be ({num}, ), got '
+                             f'{tuple(labels.shape)}')
+        not_negative = not_negative | (labels[:, None] == labels[None])
+    if bool(not_negative.all(dim=1).any()):
+        raise ValueError(f'{owner}: some pair has no negative in the batch '
+                         '(all other pairs share its label)')
+    # Excluded entries get a score no negative can reach.
+    if largest:
+        fill = float(scores.min().detach()) - 10.
+        masked = scores.masked_fill(not_negative, fill)
+        negative = torch.maximum(masked.max(dim=1).values,
+                                 masked.max(dim=0).values)
+    else:
+        fill = float(scores.max().detach()) + 10.
+        masked = scores.masked_fill(not_negative, fill)
+        negative = torch.minimum(masked.min(dim=1).values,
+                                 masked.min(dim=0).values)
+    return scores.diagonal(), negative
+
+
 @MODELS.register_module()
 class HardNetLoss(nn.Module):
     """Triplet margin loss with the hardest negative in the batch.
@@ -69,28 +117,8 @@ class HardNetLoss(nn.Module):
             raise ValueError(
                 'HardNetLoss: anchors and positives must both be (N, D), got '
                 f'{tuple(anchors.shape)} and {tuple(positives.shape)}')
-        num = anchors.shape[0]
-        if num < 2:
-            raise ValueError('HardNetLoss: needs at least 2 pairs in the '
-                             f'batch to find a negative, got {num}')
         distances = pairwise_l2_distance(anchors, positives, self.eps)
-        positive = distances.diagonal()
-        not_negative = torch.eye(num, dtype=torch.bool,
-                                 device=distances.device)
-        if labels is not None:
-            if labels.shape != (num, ):
-                raise ValueError(f'HardNetLoss: labels must be ({num}, ), '
-                                 f'got {tuple(labels.shape)}')
-            not_negative = not_negative | (labels[:, None] == labels[None])
-        if bool(not_negative.all(dim=1).any()):
-            raise ValueError(
-                'HardNetLoss: some pair has no negative in the batch (all '
-                'other pairs share its label)')
-        # Excluded entries get a distance no negative can reach (the
-        # descriptors are unit vectors, so real distances are at most 2).
-        masked = distances.masked_fill(not_negative,
-                                       float(distances.max().detach()) + 10.)
-        negative = torch.minimum(masked.min(dim=1).values,
-                                 masked.min(dim=0).values)
+        positive, negative = hardest_in_batch(distances, labels,
+                                              type(self).__name__)
         loss = (self.margin + positive - negative).clamp(min=0).mean()
         return self.loss_weight * loss

@@ -32,6 +32,14 @@ FEATURE_MAP_MODULES = {
     'HOG_SE': lambda c: dict(in_channels=c),
     'HOGCBAMAttention': lambda c: dict(in_channels=c),
     'HOG_CBAM': lambda c: dict(in_channels=c),
+    'SelfAttention2d': lambda c: dict(in_channels=c),
+    'StandAloneSelfAttention': lambda c: dict(in_channels=c, kernel_size=3),
+    'GlobalContextAttention': lambda c: dict(in_channels=c, ratio=1 / 4),
+    # The global parametric gather needs a fixed map size; extent 2 does not.
+    'GatherExciteAttention': lambda c: dict(in_channels=c, extent=2),
+    'AttentionAugmentedConv2d':
+    lambda c: dict(in_channels=c, out_channels=c, num_heads=2,
+                   relative=False),
 }
 # The search form of HOGA, whose alpha lives in a bound HOGAArchitecture
 # (the registered 'HOGAArchitecture' is tested through it).
@@ -50,6 +58,9 @@ IDENTITY_AT_INIT = {
     ['out_proj.norm.weight', 'out_proj.norm.bias'],
     'DCSAttention': ['out_proj.norm.weight', 'out_proj.norm.bias'],
     'CompressedSelfAttention': ['alpha'],
+    'SelfAttention2d': ['alpha'],
+    'GlobalContextAttention':
+    ['channel_add_conv.3.weight', 'channel_add_conv.3.bias'],
 }
 # Parameters whose gradient is zero by construction, with the reason.
 STRUCTURALLY_ZERO_GRAD = {
@@ -68,6 +79,10 @@ STRUCTURALLY_ZERO_GRAD = {
     'ModeAttention': ['mask_net.4.bias'],
     'StructureRegularizedAttention': ['mode_attention.mask_net.4.bias'],
     'StRABottleneck': ['conv2.mode_attention.mask_net.4.bias'],
+    # A key bias adds q_i . b to every logit of query i (cancelled by the
+    # softmax over the keys); so does the attention-pooling logit's bias.
+    'SelfAttention2d': ['key_conv.bias'],
+    'GlobalContextAttention': ['conv_mask.bias'],
 }
 SIZES = [(32, 3, 5), (64, 8, 4), (32, 1, 6)]
 
