@@ -15,10 +15,10 @@ between a match and an image of another identity are detected exactly (via
 ``nextafter``); the few queries that have one are ranked with a stable sort,
 so the result always equals the plain definition.
 """
+from contextlib import contextmanager
 from typing import Callable, Dict, NamedTuple, Optional
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor
 
 DISTANCE_METRICS = ('euclidean', 'cosine')
@@ -27,7 +27,7 @@ DISTANCE_METRICS = ('euclidean', 'cosine')
 _CHUNK_ELEMENTS = 1 << 23
 
 
-def _check_features(feats: Tensor, name: str) -> None:
+def _check_features(feats: Tensor, name: str, finite: bool = True) -> None:
     if not isinstance(feats, Tensor) or feats.dim() != 2:
         raise TypeError(f'{name} must be a 2-D tensor (N, D), got '
                         f'{type(feats).__name__} of shape '
@@ -35,7 +35,7 @@ def _check_features(feats: Tensor, name: str) -> None:
     if not feats.is_floating_point():
         raise TypeError(f'{name} must be a floating point tensor, got '
                         f'{feats.dtype}')
-    if feats.numel() and not _all_finite(feats):
+    if finite and feats.numel() and not _all_finite(feats):
         raise ValueError(f'{name} contains NaN or infinite values')
 
 
@@ -45,26 +45,91 @@ def _check_metric(metric: str) -> None:
                          f', got {metric!r}')
 
 
-def _sq_euclidean(query: Tensor,
-                  gallery: Tensor,
-                  gallery_sq: Tensor,
-                  out: Optional[Tensor] = None) -> Tensor:
-    # |q|^2 + |g|^2 - 2 q.g: a single GEMM, never the (Q, G, D) differences.
-    dist = torch.addmm(
-        gallery_sq.unsqueeze(0), query, gallery.t(), alpha=-2, out=out)
-    return dist.add_(query.pow(2).sum(1, keepdim=True))
-
-
-def _cosine(query_n: Tensor,
-            gallery_n: Tensor,
-            out: Optional[Tensor] = None) -> Tensor:
-    return torch.mm(query_n, gallery_n.t(), out=out).neg_().add_(1)
-
-
 def _all_finite(values: Tensor) -> bool:
     # One reduction pass; NaN propagates through min / max.
     low, high = torch.aminmax(values)
     return bool(torch.isfinite(low) & torch.isfinite(high))
+
+
+def _squared_norms(feats: Tensor) -> Tensor:
+    """Row-wise ``sum_d x_d^2`` (N,), one fused pass without an (N, D)
+    temporary (``x.pow(2).sum(1)`` writes one)."""
+    return torch.einsum('nd,nd->n', feats, feats)
+
+
+def _augmented_features(feats: Tensor,
+                        metric: str,
+                        side: str,
+                        rows: Optional[Tensor] = None) -> Tensor:
+    """Features with two extra columns so that one GEMM gives distances.
+
+    For ``metric='euclidean'`` the query side is ``[q, |q|^2, 1]`` and the
+    gallery side ``[-2 g, 1, |g|^2]``, so ``A @ B.T = |q|^2 + |g|^2 - 2 q.g``
+    (scaling by -2 is exact). For ``'cosine'`` the rows are L2-normalised
+    and the sides are ``[q_n, 1, 0]`` and ``[-g_n, 1, 0]``: ``1 - cos``.
+    The distances thus leave the GEMM finished: no broadcast copy into the
+    output, no extra pass over the (Q, G) matrix.
+
+    Non-finite features give a non-finite norm, so the check costs no extra
+    pass over the features.
+
+    Args:
+        feats (Tensor): Features (N, D).
+        metric (str): ``'euclidean'`` or ``'cosine'``.
+        side (str): ``'query'`` or ``'gallery'``.
+        rows (Tensor, optional): Take these rows, in this order.
+
+    Returns:
+        Tensor: (N', D + 2), contiguous, on the features' device.
+    """
+    if rows is not None:
+        feats = feats.index_select(0, rows)
+    num, dim = feats.shape
+    out = feats.new_empty(num, dim + 2)
+    body = out[:, :dim]
+    if metric == 'cosine':
+        norm = torch.linalg.vector_norm(feats, dim=1, keepdim=True)
+        scale = norm.clamp_min(1e-12)  # as F.normalize
+        if side == 'gallery':
+            scale.neg_()
+        torch.div(feats, scale, out=body)
+        out[:, dim] = 1
+        out[:, dim + 1] = 0
+        check = norm
+    else:
+        sq = _squared_norms(feats)
+        if side == 'gallery':
+            torch.mul(feats, -2, out=body)
+            out[:, dim] = 1
+            out[:, dim + 1] = sq
+        else:
+            body.copy_(feats)
+            out[:, dim] = sq
+            out[:, dim + 1] = 1
+        check = sq
+    if num and not bool(torch.isfinite(check).all()):
+        raise ValueError(
+            f'{side} features contain NaN or infinite values (or values '
+            'whose squares overflow)')
+    return out
+
+
+def _distances(query_aug: Tensor,
+               gallery_aug: Tensor,
+               out: Optional[Tensor] = None) -> Tensor:
+    """Distances (Q, G) from augmented features: a single GEMM."""
+    return torch.mm(query_aug, gallery_aug.t(), out=out)
+
+
+def _check_pair(query: Tensor, gallery: Tensor) -> None:
+    _check_features(query, 'query', finite=False)
+    _check_features(gallery, 'gallery', finite=False)
+    if query.size(1) != gallery.size(1):
+        raise ValueError(f'query features have dimension {query.size(1)} but '
+                         f'gallery features have {gallery.size(1)}')
+    if query.dtype != gallery.dtype:
+        raise TypeError(f'query features are {query.dtype} but gallery '
+                        f'features are {gallery.dtype}')
 
 
 def pairwise_distance(query: Tensor,
@@ -80,16 +145,34 @@ def pairwise_distance(query: Tensor,
 
     Returns:
         Tensor: Distances (Q, G), same dtype and device as the features.
+        :func:`evaluate_rank_from_features` computes exactly these values
+        (the same GEMM, chunk by chunk).
     """
     _check_metric(metric)
-    _check_features(query, 'query')
-    _check_features(gallery, 'gallery')
-    if query.size(1) != gallery.size(1):
-        raise ValueError(f'query features have dimension {query.size(1)} but '
-                         f'gallery features have {gallery.size(1)}')
-    if metric == 'cosine':
-        return _cosine(F.normalize(query, dim=1), F.normalize(gallery, dim=1))
-    return _sq_euclidean(query, gallery, gallery.pow(2).sum(1))
+    _check_pair(query, gallery)
+    gallery = gallery.to(query.device)
+    return _distances(
+        _augmented_features(query, metric, 'query'),
+        _augmented_features(gallery, metric, 'gallery'))
+
+
+@contextmanager
+def _intra_op_threads(num_threads: Optional[int], device: torch.device):
+    """Run the block with ``num_threads`` CPU threads (then restore).
+
+    The ranking is a chain of small memory-bound ops; on a loaded CPU every
+    parallel op waits for its slowest thread, and one thread is faster
+    (measured: 0.43 s at 1 thread vs 2.3 s at 2 on a shared 2-core host).
+    """
+    current = torch.get_num_threads()
+    if (num_threads is None or device.type != 'cpu' or num_threads == current):
+        yield
+        return
+    torch.set_num_threads(num_threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(current)
 
 
 class _GalleryIdentities(NamedTuple):
@@ -159,8 +242,8 @@ def _same_identity_block(gal: _GalleryIdentities, q_pids: Tensor,
     width = max(int(count.max()), 1)
     slots = torch.arange(width, device=q_pids.device)
     in_block = slots < count.unsqueeze(1)
-    flat = (gal.starts[id_pos].unsqueeze(1) + slots).clamp_max_(
-        gal.order.numel() - 1)
+    flat = (gal.starts[id_pos].unsqueeze(1) +
+            slots).clamp_max_(gal.order.numel() - 1)
     cols = gal.order[flat]
     is_match = in_block & (gallery_cams[cols] != q_cams.unsqueeze(1))
     return _SameIdentityBlock(cols, in_block, is_match, id_pos)
@@ -177,72 +260,125 @@ def _exact_ranks(dist: Tensor, junk_rows: Tensor, junk_cols: Tensor,
     return rank_of_col.gather(1, match_cols)
 
 
-def _threshold_histogram(dist: Tensor,
-                         thresholds: Tensor,
-                         limit: Tensor,
-                         bins_out: Optional[Tensor] = None) -> Tensor:
+#: Uniform buckets of the dense rows' distance range (see _dense_bins).
+_NUM_BUCKETS = 2048
+
+
+def _row_counts(mask: Tensor) -> Tensor:
+    """Trues per row of a bool (R, N) matrix (int64 (R,))."""
+    # Summing the bytes into int32 is several times faster than a bool sum.
+    return mask.view(torch.uint8).sum(1, dtype=torch.int32).long()
+
+
+def _packed_bins(values: Tensor, mask: Tensor, counts: Tensor,
+                 thresholds: Tensor) -> Tensor:
+    """``searchsorted(thresholds, values, right=True)`` of the masked
+    entries only, row by row, in row-major order (1-D).
+
+    The masked values are packed to the left of an inf-padded (R, max
+    count) matrix (masked copies, no (row, col) index lists) so that one
+    batched searchsorted with per-row thresholds bins them all.
+    """
+    width = max(int(counts.max()), 1) if counts.numel() else 1
+    packed = torch.full((counts.numel(), width),
+                        float('inf'),
+                        dtype=values.dtype,
+                        device=values.device)
+    kept = torch.arange(width, device=values.device) < counts.unsqueeze(1)
+    packed.masked_scatter_(kept, values[mask])
+    return torch.searchsorted(thresholds, packed, right=True)[kept]
+
+
+def _dense_bins(dist: Tensor, thresholds: Tensor, lo: Tensor,
+                hi: Tensor) -> Tensor:
+    """``searchsorted(thresholds, dist, right=True)`` (R, G) for rows with
+    many distances to bin, without a binary search per distance.
+
+    Each row's range ``[lo, hi]`` (its first and last finite threshold) is
+    cut into ``_NUM_BUCKETS`` uniform buckets; the bucket of ``x`` is
+    ``(x - lo) * s + 1`` clamped and truncated, computed with the same
+    IEEE operations for distances and thresholds, hence monotone in ``x``.
+    So in a bucket holding no threshold, every ``x`` has the bin ``#{t :
+    bucket(t) < bucket(x)}`` (a table lookup); only the distances in the
+    few buckets holding a threshold are binned by searchsorted.
+    """
+    num_buckets = _NUM_BUCKETS
+    # (B - 2) / range keeps finite thresholds (<= hi) below bucket B + 1,
+    # the bucket of the larger distances; inf thresholds go to B + 2.
+    scale = ((num_buckets - 2) / (hi - lo)).unsqueeze(1)
+    lo = lo.unsqueeze(1)
+
+    def bucket(x, top):
+        return torch.sub(x, lo).mul_(scale).add_(1).clamp_(0, top).long()
+
+    thr_bucket = bucket(thresholds, num_buckets + 2)
+    occupied = torch.zeros(
+        dist.size(0), num_buckets + 3, dtype=torch.long, device=dist.device)
+    occupied.scatter_add_(
+        1, thr_bucket,
+        torch.ones_like(thr_bucket[:1, :1]).expand_as(thr_bucket))
+    before = occupied.cumsum(1).sub_(occupied)
+    elem_bucket = bucket(dist, num_buckets + 1)
+    bins = before.gather(1, elem_bucket)
+    exact = (occupied > 0).gather(1, elem_bucket)
+    del elem_bucket
+    bins.masked_scatter_(
+        exact, _packed_bins(dist, exact, _row_counts(exact), thresholds))
+    return bins
+
+
+def _threshold_histogram(dist: Tensor, thresholds: Tensor,
+                         limit: Tensor) -> Tensor:
     """Per row, how many distances fall in each threshold bin.
 
     Bin ``b`` of a distance ``x`` is ``#{thresholds <= x}``; the result
-    (C, T + 1) counts every ``x < limit`` (rows' ``limit`` is a threshold,
-    so the bins of larger ``x`` are never read). Rows with few such
-    distances (the usual case: the hardest match ranks early) are compacted
-    before the searchsorted; the others are binned whole.
+    (C, T + 1) counts every ``x < limit`` (rows' ``limit`` is their largest
+    finite threshold, so the bins of larger ``x`` are never read and may
+    hold anything). Rows with few such distances (the usual case: the
+    hardest match ranks early) bin only those (compacted); the others bin
+    the whole row by :func:`_dense_bins`.
     """
     num_rows, num_cols = dist.shape
-    hist = torch.zeros(num_rows, thresholds.size(1) + 1, dtype=torch.long,
-                       device=dist.device)
+    hist = torch.zeros(
+        num_rows, thresholds.size(1) + 1, dtype=torch.long, device=dist.device)
     below = dist < limit.unsqueeze(1)
-    counts = below.view(torch.uint8).sum(1, dtype=torch.int32).long()
+    counts = _row_counts(below)
     sparse = counts <= max(num_cols // 8, 1)
-    if bool(sparse.any()):
-        all_sparse = bool(sparse.all())
-        rows = sparse.nonzero().squeeze(1)
-        # Row-major (row, col) of the kept distances of the sparse rows.
-        if all_sparse:
-            r, c = below.nonzero(as_tuple=True)
-        else:
-            r, c = below[rows].nonzero(as_tuple=True)
-            r = rows[r]
-        # Rows of the packed matrix and the slot of each kept distance.
-        packed_row = torch.cumsum(sparse, 0).sub_(1)[r]
-        row_counts = counts[rows]
-        first = row_counts.cumsum(0) - row_counts
-        slot = torch.arange(r.numel(), device=dist.device) - first[packed_row]
-        packed = torch.full((rows.numel(), max(int(row_counts.max()), 1)),
-                            float('inf'), dtype=dist.dtype,
-                            device=dist.device)
-        packed[packed_row, slot] = dist[r, c]
-        bins = torch.searchsorted(thresholds[rows], packed, right=True)
-        part = hist if all_sparse else torch.zeros_like(hist[rows])
-        part.scatter_add_(1, bins,
-                          torch.ones_like(part[:1, :1]).expand_as(bins))
+    dense = ~sparse
+    all_sparse, all_dense = bool(sparse.all()), bool(dense.all())
+    if not all_dense:
+        if not all_sparse:
+            below &= sparse.unsqueeze(1)
+            counts = torch.where(sparse, counts, 0)
+        bins = _packed_bins(dist, below, counts, thresholds)
+        width = hist.size(1)
+        row = torch.repeat_interleave(
+            torch.arange(0, num_rows * width, width, device=dist.device),
+            counts)
+        hist = torch.bincount(
+            row.add_(bins), minlength=hist.numel()).view(num_rows, width)
         if all_sparse:
             return hist
-        hist[rows] = part
-    rows = (~sparse).nonzero().squeeze(1)
-    if rows.numel() == num_rows:
-        bins = torch.searchsorted(thresholds, dist, right=True, out=bins_out)
-    else:
-        bins = torch.searchsorted(thresholds[rows], dist[rows], right=True)
-    part = torch.zeros_like(hist[rows])
+    rows = None if all_dense else dense.nonzero().squeeze(1)
+    part_dist = dist if all_dense else dist[rows]
+    part_thr = thresholds if all_dense else thresholds[rows]
+    bins = _dense_bins(part_dist, part_thr, part_thr[:, 0],
+                       limit if all_dense else limit[rows])
+    part = torch.zeros_like(hist if all_dense else hist[rows])
     part.scatter_add_(1, bins, torch.ones_like(part[:1, :1]).expand_as(bins))
+    if all_dense:
+        return part
     hist[rows] = part
     return hist
 
 
-def _match_ranks(dist: Tensor,
-                 block: _SameIdentityBlock,
-                 exact: bool = False,
-                 bins_out: Optional[Tensor] = None):
+def _match_ranks(dist: Tensor, block: _SameIdentityBlock, exact: bool = False):
     """Positions of the true matches among the valid gallery of each query.
 
     Args:
         dist (Tensor): Distances of a chunk of queries (C, G).
         block (_SameIdentityBlock): Their same-identity gallery images.
         exact (bool): Rank every row by a full stable sort (for testing).
-        bins_out (Tensor, optional): Reused int64 (C, G) workspace; fresh
-            large allocations page-fault on every chunk.
 
     Returns:
         tuple: ``ranks`` (C, P), 0-based positions of the matches sorted by
@@ -269,14 +405,14 @@ def _match_ranks(dist: Tensor,
         # Thresholds t_j and the next float above t_j: x < next(t_j) is
         # x <= t_j, so the bins also count exact ties with every match.
         match_next = torch.nextafter(match_dist, inf)
-        thresholds = torch.sort(torch.cat([match_dist, match_next], 1),
-                                dim=1).values
+        thresholds = torch.sort(
+            torch.cat([match_dist, match_next], 1), dim=1).values
         # Images beyond the hardest match never precede a match: only the
         # ones below it are binned.
         last = (num_matches - 1).clamp_min(0).unsqueeze(1)
         limit = torch.where(num_matches > 0,
                             match_next.gather(1, last).squeeze(1), -inf)
-        hist = _threshold_histogram(dist, thresholds, limit, bins_out)
+        hist = _threshold_histogram(dist, thresholds, limit)
         # Keep only images of other identities (all valid): the block's
         # own images (matches and junk) are taken out again.
         hist.scatter_add_(
@@ -286,8 +422,8 @@ def _match_ranks(dist: Tensor,
         # With right-sided bins, #{x < v} = cum[#{thresholds < v}] for any
         # threshold value v.
         below = cum.gather(1, torch.searchsorted(thresholds, match_dist))
-        below_or_tied = cum.gather(
-            1, torch.searchsorted(thresholds, match_next))
+        below_or_tied = cum.gather(1,
+                                   torch.searchsorted(thresholds, match_next))
         tied = ((below_or_tied > below) & real).any(1)
         ranks = below + slots
 
@@ -296,8 +432,8 @@ def _match_ranks(dist: Tensor,
         junk = in_block[rows] & ~is_match[rows]
         junk_rows, junk_slots = junk.nonzero(as_tuple=True)
         ranks[rows] = _exact_ranks(dist[rows], junk_rows,
-                                   cols[rows][junk_rows, junk_slots],
-                                   match_cols[rows])
+                                   cols[rows][junk_rows,
+                                              junk_slots], match_cols[rows])
     return ranks, num_matches, match_cols
 
 
@@ -330,36 +466,59 @@ def _single_shot_ranks(dist: Tensor, gal: _GalleryIdentities,
     return torch.stack(ranks)
 
 
-def _evaluate(distance_rows: Callable[[Tensor, Tensor], Tensor],
-              dtype: torch.dtype, query_pids: Tensor,
-              gallery_pids: Tensor, query_cams: Tensor, gallery_cams: Tensor,
-              max_rank: int, single_shot_repeats: int = 0, seed: int = 0,
-              chunk_size: Optional[int] = None,
-              exact: bool = False) -> Dict:
-    num_query, num_gallery = query_pids.numel(), gallery_pids.numel()
+def _check_options(max_rank, chunk_size, ranking_threads) -> None:
     if not isinstance(max_rank, int) or max_rank < 1:
         raise ValueError(f'max_rank must be a positive int, got {max_rank!r}')
-    device = query_pids.device
-    gal = _group_gallery(gallery_pids)
-    if chunk_size is None:
-        chunk_size = max(1, _CHUNK_ELEMENTS // num_gallery)
-    elif chunk_size < 1:
-        raise ValueError(f'chunk_size must be >= 1, got {chunk_size}')
+    if chunk_size is not None and (not isinstance(chunk_size, int)
+                                   or chunk_size < 1):
+        raise ValueError(f'chunk_size must be >= 1, got {chunk_size!r}')
+    if ranking_threads is not None and (not isinstance(ranking_threads, int)
+                                        or ranking_threads < 1):
+        raise ValueError('ranking_threads must be None or a positive int, '
+                         f'got {ranking_threads!r}')
 
-    # Chunks of queries with similar identity sizes keep the per-query
-    # threshold tables (and hence the searchsorted cost) small.
+
+def _query_order(gal: _GalleryIdentities, query_pids: Tensor) -> Tensor:
+    """Queries sorted by the gallery size of their identity: chunks of
+    queries with similar identity sizes keep the per-query threshold tables
+    (and hence the searchsorted cost) small."""
     num_ids = gal.ids.numel()
     id_pos = torch.searchsorted(gal.ids, query_pids).clamp_max_(num_ids - 1)
-    id_size = torch.where(gal.ids[id_pos] == query_pids, gal.counts[id_pos],
-                          0)
-    query_order = torch.argsort(id_size, stable=True)
+    id_size = torch.where(gal.ids[id_pos] == query_pids, gal.counts[id_pos], 0)
+    return torch.argsort(id_size, stable=True)
+
+
+def _evaluate(distance_rows: Callable[[int, int, Tensor, Tensor], Tensor],
+              dtype: torch.dtype,
+              query_pids: Tensor,
+              gallery_pids: Tensor,
+              query_cams: Tensor,
+              gallery_cams: Tensor,
+              max_rank: int,
+              gal: _GalleryIdentities,
+              query_order: Tensor,
+              single_shot_repeats: int = 0,
+              seed: int = 0,
+              chunk_size: Optional[int] = None,
+              exact: bool = False,
+              ranking_threads: Optional[int] = 1) -> Dict:
+    """Rank chunk after chunk of queries, in ``query_order``.
+
+    ``distance_rows(start, stop, rows, out)`` returns the distances (C, G)
+    of the queries ``rows = query_order[start:stop]``, written into ``out``
+    (a reused workspace). It runs with the caller's CPU threads (the GEMM
+    scales with them); the ranking runs with ``ranking_threads``.
+    """
+    num_query, num_gallery = query_pids.numel(), gallery_pids.numel()
+    device = query_pids.device
+    if chunk_size is None:
+        chunk_size = max(1, _CHUNK_ELEMENTS // num_gallery)
+    num_ids = gal.ids.numel()
 
     # Workspaces reused by every chunk (views of their leading rows).
     rows_per_chunk = min(chunk_size, num_query)
-    dist_buf = torch.empty(rows_per_chunk, num_gallery, dtype=dtype,
-                           device=device)
-    bins_buf = torch.empty(rows_per_chunk, num_gallery, dtype=torch.long,
-                           device=device)
+    dist_buf = torch.empty(
+        rows_per_chunk, num_gallery, dtype=dtype, device=device)
     generator = torch.Generator().manual_seed(int(seed))
     kth = torch.arange(1, max_rank + 1, device=device)
     cmc_hits = torch.zeros(max_rank, dtype=torch.float64, device=device)
@@ -367,32 +526,36 @@ def _evaluate(distance_rows: Callable[[Tensor, Tensor], Tensor],
     ap_sum = inp_sum = 0.0
     num_valid = 0
     for start in range(0, num_query, chunk_size):
-        rows = query_order[start:start + chunk_size]
-        dist = distance_rows(rows, dist_buf[:rows.numel()])
-        block = _same_identity_block(gal, query_pids[rows], query_cams[rows],
-                                     gallery_cams)
-        ranks, num_matches, match_cols = _match_ranks(
-            dist, block, exact, bins_buf[:rows.numel()])
-        valid = num_matches > 0
-        if single_shot_repeats > 0:
-            uniform = torch.rand(
-                single_shot_repeats, rows.numel(), num_ids,
-                generator=generator, dtype=torch.float64).to(device)
-            shot = _single_shot_ranks(dist, gal, block, match_cols,
-                                      num_matches, uniform)
-            hits = (shot.unsqueeze(2) < kth).double().mean(0)
-            single_shot_hits += hits[valid].sum(0)
-        if not bool(valid.any()):
-            continue
-        ranks, num_matches = ranks[valid].double(), num_matches[valid]
-        slots = torch.arange(ranks.size(1), device=device)
-        real = slots < num_matches.unsqueeze(1)
-        precision = torch.where(real, (slots + 1) / (ranks + 1), 0.)
-        ap_sum += float((precision.sum(1) / num_matches).sum())
-        hardest = ranks.gather(1, (num_matches - 1).unsqueeze(1)).squeeze(1)
-        inp_sum += float((num_matches / (hardest + 1)).sum())
-        cmc_hits += (ranks[:, :1] < kth).double().sum(0)
-        num_valid += int(valid.sum())
+        stop = min(start + chunk_size, num_query)
+        rows = query_order[start:stop]
+        dist = distance_rows(start, stop, rows, dist_buf[:stop - start])
+        with _intra_op_threads(ranking_threads, device):
+            block = _same_identity_block(gal, query_pids[rows],
+                                         query_cams[rows], gallery_cams)
+            ranks, num_matches, match_cols = _match_ranks(dist, block, exact)
+            valid = num_matches > 0
+            if single_shot_repeats > 0:
+                uniform = torch.rand(
+                    single_shot_repeats,
+                    rows.numel(),
+                    num_ids,
+                    generator=generator,
+                    dtype=torch.float64).to(device)
+                shot = _single_shot_ranks(dist, gal, block, match_cols,
+                                          num_matches, uniform)
+                hits = (shot.unsqueeze(2) < kth).double().mean(0)
+                single_shot_hits += hits[valid].sum(0)
+            if not bool(valid.any()):
+                continue
+            ranks, num_matches = ranks[valid].double(), num_matches[valid]
+            slots = torch.arange(ranks.size(1), device=device)
+            real = slots < num_matches.unsqueeze(1)
+            precision = torch.where(real, (slots + 1) / (ranks + 1), 0.)
+            ap_sum += float((precision.sum(1) / num_matches).sum())
+            hardest = ranks.gather(1, (num_matches - 1).unsqueeze(1))
+            inp_sum += float((num_matches / (hardest.squeeze(1) + 1)).sum())
+            cmc_hits += (ranks[:, :1] < kth).double().sum(0)
+            num_valid += int(valid.sum())
 
     if num_valid == 0:
         raise ValueError(
@@ -419,7 +582,8 @@ def evaluate_rank(distmat: Tensor,
                   single_shot_repeats: int = 0,
                   seed: int = 0,
                   chunk_size: Optional[int] = None,
-                  exact: bool = False) -> Dict:
+                  exact: bool = False,
+                  ranking_threads: Optional[int] = 1) -> Dict:
     """CMC, mAP and mINP from a query-gallery distance matrix.
 
     Market-1501 protocol: for each query, gallery images with the same
@@ -445,6 +609,11 @@ def evaluate_rank(distmat: Tensor,
             holds about 8M distances.
         exact (bool): Rank every query by a full stable sort instead of the
             histogram pass (slow; the two agree exactly).
+        ranking_threads (int, optional): CPU threads of the ranking (a
+            chain of small memory-bound ops, fastest on one thread,
+            especially on a loaded host); the caller's setting is restored
+            afterwards. ``None`` keeps the caller's. No effect on CUDA.
+            Defaults to 1.
 
     Returns:
         dict: ``cmc`` (Tensor (max_rank,), float64), ``mAP`` and ``mINP``
@@ -459,19 +628,31 @@ def evaluate_rank(distmat: Tensor,
     num_query, num_gallery = distmat.shape
     _check_labels(query_pids, gallery_pids, query_cams, gallery_cams,
                   num_query, num_gallery)
+    _check_options(max_rank, chunk_size, ranking_threads)
     if not _all_finite(distmat):
         raise ValueError('distmat contains NaN or infinite values')
     device = distmat.device
-    labels = [t.to(device=device, dtype=torch.long) for t in
-              (query_pids, gallery_pids, query_cams, gallery_cams)]
+    labels = [
+        t.to(device=device, dtype=torch.long)
+        for t in (query_pids, gallery_pids, query_cams, gallery_cams)
+    ]
+    gal = _group_gallery(labels[1])
 
-    def distance_rows(rows, out):
+    def distance_rows(start, stop, rows, out):
         return torch.index_select(distmat, 0, rows, out=out)
 
-    return _evaluate(distance_rows, distmat.dtype, *labels,
-                     max_rank=max_rank,
-                     single_shot_repeats=single_shot_repeats, seed=seed,
-                     chunk_size=chunk_size, exact=exact)
+    return _evaluate(
+        distance_rows,
+        distmat.dtype,
+        *labels,
+        max_rank=max_rank,
+        gal=gal,
+        query_order=_query_order(gal, labels[0]),
+        single_shot_repeats=single_shot_repeats,
+        seed=seed,
+        chunk_size=chunk_size,
+        exact=exact,
+        ranking_threads=ranking_threads)
 
 
 def evaluate_rank_from_features(query: Tensor,
@@ -484,41 +665,48 @@ def evaluate_rank_from_features(query: Tensor,
                                 max_rank: int = 50,
                                 single_shot_repeats: int = 0,
                                 seed: int = 0,
-                                chunk_size: Optional[int] = None) -> Dict:
+                                chunk_size: Optional[int] = None,
+                                ranking_threads: Optional[int] = 1) -> Dict:
     """:func:`evaluate_rank` without materialising the (Q, G) matrix.
 
-    Distances are computed chunk by chunk of queries (see
-    :func:`pairwise_distance` for ``metric``) on the features' device and
-    ranked right away. Other arguments and the result are as in
-    :func:`evaluate_rank`.
+    Distances are computed chunk by chunk of queries on the features'
+    device and ranked right away. They are exactly those of
+    :func:`pairwise_distance` (see there for ``metric``): one GEMM per
+    chunk of features augmented by their squared norms, written into a
+    reused buffer and ranked in place, so nothing but the GEMM and the
+    ranking touches the (chunk, G) distances. Other arguments and the
+    result are as in :func:`evaluate_rank`.
     """
     _check_metric(metric)
-    _check_features(query, 'query')
-    _check_features(gallery, 'gallery')
+    _check_pair(query, gallery)
     _check_labels(query_pids, gallery_pids, query_cams, gallery_cams,
                   query.size(0), gallery.size(0))
-    if query.size(1) != gallery.size(1):
-        raise ValueError(f'query features have dimension {query.size(1)} but '
-                         f'gallery features have {gallery.size(1)}')
+    _check_options(max_rank, chunk_size, ranking_threads)
     device = query.device
-    gallery = gallery.to(device)
-    if metric == 'cosine':
-        query, gallery = F.normalize(query, dim=1), F.normalize(gallery, dim=1)
+    labels = [
+        t.to(device=device, dtype=torch.long)
+        for t in (query_pids, gallery_pids, query_cams, gallery_cams)
+    ]
+    gal = _group_gallery(labels[1])
+    query_order = _query_order(gal, labels[0])
+    # The queries are augmented in chunk order, so a chunk is a slice.
+    query_aug = _augmented_features(query, metric, 'query', query_order)
+    gallery_aug = _augmented_features(gallery.to(device), metric, 'gallery')
 
-        def distance_rows(rows, out):
-            return _cosine(query[rows], gallery, out=out)
-    else:
-        gallery_sq = gallery.pow(2).sum(1)
+    def distance_rows(start, stop, rows, out):
+        return _distances(query_aug[start:stop], gallery_aug, out=out)
 
-        def distance_rows(rows, out):
-            return _sq_euclidean(query[rows], gallery, gallery_sq, out=out)
-
-    labels = [t.to(device=device, dtype=torch.long) for t in
-              (query_pids, gallery_pids, query_cams, gallery_cams)]
-    return _evaluate(distance_rows, query.dtype, *labels,
-                     max_rank=max_rank,
-                     single_shot_repeats=single_shot_repeats, seed=seed,
-                     chunk_size=chunk_size)
+    return _evaluate(
+        distance_rows,
+        query.dtype,
+        *labels,
+        max_rank=max_rank,
+        gal=gal,
+        query_order=query_order,
+        single_shot_repeats=single_shot_repeats,
+        seed=seed,
+        chunk_size=chunk_size,
+        ranking_threads=ranking_threads)
 
 
 def _nearest_neighbours(dist: Tensor, k: int, chunk: int) -> Tensor:
@@ -531,8 +719,9 @@ def _nearest_neighbours(dist: Tensor, k: int, chunk: int) -> Tensor:
     out = []
     for start in range(0, dist.size(0), chunk):
         d = dist[start:start + chunk]
-        kth = torch.topk(d, k, dim=1, largest=False).values.amax(
-            1, keepdim=True)
+        kth = torch.topk(
+            d, k, dim=1, largest=False).values.amax(
+                1, keepdim=True)
         less = d < kth
         tied = d == kth
         need = k - less.sum(1, keepdim=True)
@@ -605,8 +794,7 @@ def k_reciprocal_rerank(query: Tensor,
     num_query = query.size(0)
     feats = torch.cat([query, gallery.to(query.device)])
     dist = pairwise_distance(feats, feats, metric).clamp_min_(0)
-    dist /= dist.amax(1, keepdim=True).clamp_min_(
-        torch.finfo(dist.dtype).tiny)
+    dist /= dist.amax(1, keepdim=True).clamp_min_(torch.finfo(dist.dtype).tiny)
     num_all = feats.size(0)
 
     # Slicing past the end of a neighbour list keeps all N (as in numpy).
@@ -623,10 +811,10 @@ def k_reciprocal_rerank(query: Tensor,
         cand = forward[start:stop]
         cand_set = half_forward[cand]
         cand_mask = half_reciprocal[cand]
-        shared = (cand_set.unsqueeze(-1) == members[start:stop, None, None]
-                  ).any(-1) & cand_mask
-        accept = reciprocal[start:stop] & (
-            3 * shared.sum(-1) > 2 * cand_mask.sum(-1))
+        shared = (cand_set.unsqueeze(-1) == members[start:stop, None,
+                                                    None]).any(-1) & cand_mask
+        accept = reciprocal[start:stop] & (3 * shared.sum(-1)
+                                           > 2 * cand_mask.sum(-1))
         rows = torch.arange(start, stop, device=dist.device)
         r, c = reciprocal[start:stop].nonzero(as_tuple=True)
         in_set[rows[r], forward[start:stop][r, c]] = True
@@ -636,8 +824,8 @@ def k_reciprocal_rerank(query: Tensor,
 
     weights = torch.where(in_set, torch.exp(-dist), 0.)
     del in_set
-    weights /= weights.sum(1, keepdim=True).clamp_min_(
-        torch.finfo(dist.dtype).tiny)
+    weights /= weights.sum(
+        1, keepdim=True).clamp_min_(torch.finfo(dist.dtype).tiny)
     if k2 > 1:
         expanded = torch.empty_like(weights)
         for start in range(0, num_all, chunk_size):
@@ -656,7 +844,8 @@ def k_reciprocal_rerank(query: Tensor,
         dist[:num_query, num_query:], alpha=lambda_value)
 
 
-def _sparse_min_sum(rows_a: Tensor, rows_b: Tensor,
+def _sparse_min_sum(rows_a: Tensor,
+                    rows_b: Tensor,
                     max_pairs: int = 1 << 22) -> Tensor:
     """``S[i, j] = sum_k min(A[i, k], B[j, k])`` for sparse non-negative rows.
 
@@ -673,8 +862,11 @@ def _sparse_min_sum(rows_a: Tensor, rows_b: Tensor,
     a_rows, a_cols = rows_a.nonzero(as_tuple=True)
     a_vals = rows_a[a_rows, a_cols]
     pairs = col_count[a_cols]
-    out = torch.zeros(rows_a.size(0), rows_b.size(0), dtype=rows_a.dtype,
-                      device=rows_a.device)
+    out = torch.zeros(
+        rows_a.size(0),
+        rows_b.size(0),
+        dtype=rows_a.dtype,
+        device=rows_a.device)
     # Split the A entries so each part expands to at most max_pairs pairs.
     ends = pairs.cumsum(0)
     start = 0

@@ -1,4 +1,4 @@
-"""Face verification accuracy with k-fold threshold selection (LFW protocol)."""
+"""Face verification accuracy, k-fold threshold selection (LFW protocol)."""
 from typing import List, Optional, Sequence
 
 import numpy as np
@@ -14,8 +14,8 @@ DEFAULT_THRESHOLDS = tuple(1.0 - np.arange(0, 4, 0.01) / 2)
 
 
 def kfold_verification_accuracy(scores: np.ndarray, labels: np.ndarray,
-                                folds: np.ndarray, thresholds: np.ndarray
-                                ) -> dict:
+                                folds: np.ndarray,
+                                thresholds: np.ndarray) -> dict:
     """k-fold verification accuracy of similarity scores.
 
     For each fold, the threshold with the best accuracy on the other folds
@@ -45,8 +45,8 @@ def kfold_verification_accuracy(scores: np.ndarray, labels: np.ndarray,
         best = int(correct[:, ~test].mean(axis=1).argmax())
         chosen.append(thresholds[best])
         accuracy.append(correct[best, test].mean())
-    return dict(fold_accuracy=np.array(accuracy),
-                fold_threshold=np.array(chosen))
+    return dict(
+        fold_accuracy=np.array(accuracy), fold_threshold=np.array(chosen))
 
 
 @METRICS.register_module()
@@ -95,8 +95,9 @@ class FaceVerificationMetric(BaseMetric):
         for sample in data_samples:
             if isinstance(sample, BaseDataElement):
                 sample = sample.to_dict()
-            missing = [k for k in ('pred_feature', 'sample_idx')
-                       if k not in sample]
+            missing = [
+                k for k in ('pred_feature', 'sample_idx') if k not in sample
+            ]
             if missing:
                 raise KeyError(
                     f'FaceVerificationMetric: data sample lacks {missing}; '
@@ -130,9 +131,10 @@ class FaceVerificationMetric(BaseMetric):
         second = torch.stack([features[int(i)] for i in pairs[:, 1]])
         scores = torch.nn.functional.cosine_similarity(
             first, second, dim=1).numpy()
-        result = kfold_verification_accuracy(
-            scores, np.asarray(meta['labels']), np.asarray(meta['folds']),
-            self.thresholds)
+        result = kfold_verification_accuracy(scores,
+                                             np.asarray(meta['labels']),
+                                             np.asarray(meta['folds']),
+                                             self.thresholds)
         name = meta['name']
         accuracy = result['fold_accuracy'] * 100
         return {

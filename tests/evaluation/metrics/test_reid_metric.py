@@ -23,14 +23,18 @@ def reference_rank(distmat, q_pids, g_pids, q_cams, g_cams, max_rank):
             continue
         hits = np.cumsum(rel)
         cmc.append(hits[:max_rank] > 0)
-        aps.append((hits / np.arange(1, len(rel) + 1) * rel).sum() /
-                   rel.sum())
+        aps.append((hits / np.arange(1, len(rel) + 1) * rel).sum() / rel.sum())
         inps.append(rel.sum() / (np.flatnonzero(rel)[-1] + 1))
     return np.mean(cmc, axis=0), np.mean(aps), np.mean(inps)
 
 
-def make_samples(seed=0, num_query=25, num_gallery=120, num_ids=10, dim=8,
-                 levels=None, with_idx=True):
+def make_samples(seed=0,
+                 num_query=25,
+                 num_gallery=120,
+                 num_ids=10,
+                 dim=8,
+                 levels=None,
+                 with_idx=True):
     """Data samples as the Re-ID model's predict hands them to the metric.
 
     Query samples come first (the ``'test'`` split of the Re-ID datasets);
@@ -107,8 +111,10 @@ def test_data_samples_through_the_evaluator():
         sample = DataSample().set_gt_label(s['gt_label'])
         sample.set_field(s['pred_feature'], 'pred_feature', field_type='data')
         sample.set_metainfo(
-            dict(camera_id=s['camera_id'], is_query=s['is_query'],
-                 sample_idx=s['sample_idx']))
+            dict(
+                camera_id=s['camera_id'],
+                is_query=s['is_query'],
+                sample_idx=s['sample_idx']))
         data_samples.append(sample)
     evaluator = Evaluator(dict(type='mmattn.ReIDMetric', metric='mAP'))
     for start in range(0, len(data_samples), 32):
@@ -188,7 +194,8 @@ def test_rerank_and_cosine_follow_the_functions():
     labels = [torch.from_numpy(a) for a in (qp, gp, qc, gc)]
 
     expected = evaluate_rank(
-        k_reciprocal_rerank(qf, gf, k1=8, k2=3, lambda_value=0.2), *labels,
+        k_reciprocal_rerank(qf, gf, k1=8, k2=3, lambda_value=0.2),
+        *labels,
         max_rank=5)
     result = run_metric(
         ReIDMetric(topk=(1, 5), rerank=True, k1=8, k2=3, lambda_value=0.2),
@@ -211,18 +218,28 @@ def test_errors():
         run_metric(ReIDMetric(), [s for s in samples if s['is_query']])
     # Every gallery image of the query's identity shares its camera.
     lonely = [
-        dict(pred_feature=torch.rand(4), gt_label=torch.tensor([1]),
-             camera_id=0, is_query=True),
-        dict(pred_feature=torch.rand(4), gt_label=torch.tensor([1]),
-             camera_id=0, is_query=False),
-        dict(pred_feature=torch.rand(4), gt_label=torch.tensor([2]),
-             camera_id=1, is_query=False),
+        dict(
+            pred_feature=torch.rand(4),
+            gt_label=torch.tensor([1]),
+            camera_id=0,
+            is_query=True),
+        dict(
+            pred_feature=torch.rand(4),
+            gt_label=torch.tensor([1]),
+            camera_id=0,
+            is_query=False),
+        dict(
+            pred_feature=torch.rand(4),
+            gt_label=torch.tensor([2]),
+            camera_id=1,
+            is_query=False),
     ]
     with pytest.raises(ValueError, match='no query has a valid gallery'):
         run_metric(ReIDMetric(), lonely)
     with pytest.raises(KeyError, match='camera_id'):
-        ReIDMetric().process(None, [dict(pred_feature=torch.rand(4),
-                                         gt_label=1, is_query=True)])
+        ReIDMetric().process(
+            None,
+            [dict(pred_feature=torch.rand(4), gt_label=1, is_query=True)])
     with pytest.raises(ValueError, match='protocol'):
         ReIDMetric(protocol='duke')
     with pytest.raises(ValueError, match='metric'):
@@ -233,3 +250,5 @@ def test_errors():
         ReIDMetric(distance='manhattan')
     with pytest.raises(ValueError, match='lambda_value'):
         ReIDMetric(lambda_value=2.0)
+    with pytest.raises(ValueError, match='ranking_threads'):
+        ReIDMetric(ranking_threads=0)
