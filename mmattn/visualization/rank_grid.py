@@ -12,6 +12,8 @@ from mmattn.evaluation.functional import pairwise_distance
 MATCH_COLOR = (0, 190, 0)
 MISMATCH_COLOR = (220, 0, 0)
 QUERY_COLOR = (40, 40, 40)
+# Frame of a result whose identity is unknown (plain image folders).
+UNLABELLED_COLOR = (150, 150, 150)
 BACKGROUND = 255
 
 
@@ -148,13 +150,15 @@ def draw_rank_grid(query_images: Sequence[np.ndarray],
                    layout: Optional[RankGridLayout] = None,
                    **layout_kwargs) -> np.ndarray:
     """Draw one row per query: the query (dark frame), then its ranked
-    gallery images framed green (true match) or red (wrong identity).
+    gallery images framed green (true match), red (wrong identity) or grey
+    (match flag None: identity unknown).
 
     Args:
         query_images (Sequence[np.ndarray]): Q RGB images.
         gallery_images (Sequence[Sequence]): Per query, k RGB images in rank
             order; None leaves a cell empty (fewer valid gallery images).
-        is_match (Sequence[Sequence[bool]]): Per query, k match flags.
+        is_match (Sequence[Sequence[bool | None]]): Per query, k match
+            flags (None: unknown).
         captions (Sequence[str], optional): One caption per row, written
             above it (sets ``label_height`` to 14 if not given).
         layout (RankGridLayout, optional): Geometry; built from the sizes
@@ -192,6 +196,7 @@ def draw_rank_grid(query_images: Sequence[np.ndarray],
                 zip(gallery_images[row], is_match[row]), 1):
             if image is not None:
                 put(image, row, col,
+                    UNLABELLED_COLOR if match is None else
                     MATCH_COLOR if match else MISMATCH_COLOR)
         if captions is not None and layout.label_height > 0:
             y, x = layout.frame_origin(row, 0)
