@@ -7,7 +7,7 @@ Example::
     python tools/misc/make_synthetic_faces.py data/synthetic_faces --seed 0
 
 Then train with ``configs/face/demo_stra-resnet18_arcface_synthetic.py``
-(see docs/face_recognition.md).
+(see docs/user_guides/face_recognition.md).
 """
 import argparse
 import json
