@@ -23,7 +23,6 @@ distribution's metadata.
 import os
 import os.path as osp
 import shutil
-
 from setuptools import find_packages, setup
 from setuptools.command.build_py import build_py
 
@@ -101,6 +100,11 @@ class BuildPyWithMim(build_py):
             f.write(f'import {SCOPE_MODULE}; {SCOPE_MODULE}.install()\n')
 
 
+def readme():
+    with open(osp.join(ROOT, 'README.md'), encoding='utf-8') as f:
+        return f.read()
+
+
 version = {}
 with open(osp.join(ROOT, 'mmattn', 'version.py')) as f:
     exec(f.read(), version)
@@ -110,7 +114,7 @@ setup(
     version=version['__version__'],
     description='Searched and structured attention methods (DA, DCS, CSA, '
     'StRA, AutoLA) as OpenMMLab components',
-    long_description=open(osp.join(ROOT, 'README.md'), encoding='utf-8').read(),
+    long_description=readme(),
     long_description_content_type='text/markdown',
     license='Apache License 2.0',
     keywords='computer vision, attention, person re-identification, '

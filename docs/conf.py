@@ -1,10 +1,11 @@
 """Sphinx configuration of the mmattn documentation site.
 
 Build it (warnings are errors, as in CI):
-    bash tools/misc/build_docs.sh      # or: sphinx-build -W -b html docs docs/_build/html
-Pages are Markdown (myst-parser) in OpenMMLab's layout; the model zoo page
-is generated from model-index.yml and the metafiles by docs/stat.py at
-every build; the API reference is autodoc of the installed mmattn.
+    bash tools/misc/build_docs.sh
+Pages are Markdown (myst-parser) in OpenMMLab's layout. The model zoo page
+(docs/make_model_zoo.py, from model-index.yml and the metafiles) and the API
+reference (docs/make_api.py, autodoc of every public name) are generated at
+every build.
 """
 import os
 import os.path as osp
@@ -17,7 +18,7 @@ sys.path.insert(0, ROOT)
 
 # Generated pages: the model zoo from whatever metafiles exist right now,
 # the API reference from the packages' __all__.
-for script in ('stat.py', 'make_api.py'):
+for script in ('make_model_zoo.py', 'make_api.py'):
     subprocess.run([sys.executable, osp.join(DOCS, script)], check=True)
 
 import mmattn  # noqa: E402

@@ -77,10 +77,8 @@ def render():
     lines = [HEADER]
     for mod_name, members in collect().items():
         lines += [
-            mod_name, '-' * len(mod_name), '',
-            f'.. automodule:: {mod_name}',
-            '   :members: ' + ', '.join(members),
-            '   :show-inheritance:', ''
+            mod_name, '-' * len(mod_name), '', f'.. automodule:: {mod_name}',
+            '   :members: ' + ', '.join(members), '   :show-inheritance:', ''
         ]
     return '\n'.join(lines)
 

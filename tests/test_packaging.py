@@ -19,7 +19,6 @@ import textwrap
 import zipfile
 
 import pytest
-
 from conftest import REPO_ROOT
 
 PY_TAG = f'python{sys.version_info[0]}.{sys.version_info[1]}'
@@ -48,9 +47,14 @@ def wheel_names(path):
 
 def checkout_files(*folders):
     """Files of the checkout (tracked or not ignored) under ``folders``."""
-    result = subprocess.run(
-        ['git', 'ls-files', '--cached', '--others', '--exclude-standard', '--',
-         *folders], cwd=REPO_ROOT, capture_output=True, text=True, check=True)
+    result = subprocess.run([
+        'git', 'ls-files', '--cached', '--others', '--exclude-standard', '--',
+        *folders
+    ],
+                            cwd=REPO_ROOT,
+                            capture_output=True,
+                            text=True,
+                            check=True)
     return [
         name for name in result.stdout.split()
         if osp.isfile(osp.join(REPO_ROOT, name))
@@ -62,11 +66,16 @@ def dists(tmp_path_factory):
     """The sdist of the checkout and the wheel pip builds from it."""
     out = tmp_path_factory.mktemp('dist')
     py = sys.executable
-    run([py, '-m', 'build', '--sdist', '--no-isolation', '--outdir',
-         str(out / 'sdist'), REPO_ROOT], cwd=REPO_ROOT)
+    run([
+        py, '-m', 'build', '--sdist', '--no-isolation', '--outdir',
+        str(out / 'sdist'), REPO_ROOT
+    ],
+        cwd=REPO_ROOT)
     sdist, = glob.glob(str(out / 'sdist' / 'mmattn-*.tar.gz'))
-    pip = [py, '-m', 'pip', 'wheel', '--no-deps', '--no-build-isolation',
-           '--quiet']
+    pip = [
+        py, '-m', 'pip', 'wheel', '--no-deps', '--no-build-isolation',
+        '--quiet'
+    ]
     run(pip + ['-w', str(out / 'wheel'), sdist], cwd=str(out))
     wheel, = glob.glob(str(out / 'wheel' / 'mmattn-*.whl'))
     return dict(sdist=sdist, wheel=wheel)
@@ -117,7 +126,8 @@ def venv(dists, tmp_path_factory):
     """A venv with the wheel, seeing the project venv's other packages."""
     root = tmp_path_factory.mktemp('venv')
     env_dir = root / 'venv'
-    run([sys.executable, '-m', 'venv', '--without-pip', str(env_dir)],
+    run([sys.executable, '-m', 'venv', '--without-pip',
+         str(env_dir)],
         cwd=str(root))
     site = env_dir / 'lib' / PY_TAG / 'site-packages'
     assert site.is_dir(), site
@@ -126,22 +136,28 @@ def venv(dists, tmp_path_factory):
     # editable install's finder among them) are not run in this venv.
     paths = [main_site] + ([MIM_DIR] if osp.isdir(MIM_DIR) else [])
     (site / '_project_venv.pth').write_text('\n'.join(paths) + '\n')
-    run([sys.executable, '-m', 'pip', 'install', '--quiet', '--no-deps',
-         '--no-warn-conflicts', '--target', str(site), dists['wheel']],
+    run([
+        sys.executable, '-m', 'pip', 'install', '--quiet', '--no-deps',
+        '--no-warn-conflicts', '--target',
+        str(site), dists['wheel']
+    ],
         cwd=str(root))
     work = root / 'user_project'
     work.mkdir()
-    return dict(python=str(env_dir / 'bin' / 'python'), site=str(site),
-                work=str(work))
+    return dict(
+        python=str(env_dir / 'bin' / 'python'), site=str(site), work=str(work))
 
 
 def venv_python(venv, code, check=True):
-    return run([venv['python'], '-c', textwrap.dedent(code)],
-               cwd=venv['work'], check=check)
+    return run(
+        [venv['python'], '-c', textwrap.dedent(code)],
+        cwd=venv['work'],
+        check=check)
 
 
 def test_the_wheel_not_the_checkout_is_imported(venv):
-    out = venv_python(venv, """
+    out = venv_python(
+        venv, """
         import sys
         print('mmengine' in sys.modules)  # the .pth hook imports nothing
         import mmattn
@@ -162,7 +178,8 @@ def test_mmattn_and_mmpretrain_bases_in_a_user_config(venv):
         f.write("_base_ = ['mmattn::_base_/models/reid_resnet50.py']\n")
     with open(osp.join(work, 'from_mmpretrain.py'), 'w') as f:
         f.write("_base_ = 'mmpretrain::resnet/resnet18_8xb32_in1k.py'\n")
-    out = venv_python(venv, """
+    out = venv_python(
+        venv, """
         from mmengine.config import Config
         a = Config.fromfile('from_mmattn.py')
         print(a.model.type, a.model.head.num_classes, a.default_scope)
@@ -177,7 +194,8 @@ def test_mmattn_and_mmpretrain_bases_in_a_user_config(venv):
 
 
 def test_hub_get_config_and_get_model(venv):
-    out = venv_python(venv, f"""
+    out = venv_python(
+        venv, f"""
         from mmengine.hub import get_config, get_model
         cfg = get_config('mmattn::{DEMO}')
         print(cfg.model.type)
@@ -194,7 +212,8 @@ def test_get_config_through_the_metafiles(venv):
     if not osp.exists(osp.join(REPO_ROOT, 'model-index.yml')):
         assert not osp.exists(index)
         pytest.skip('model-index.yml is not in this checkout yet')
-    out = venv_python(venv, """
+    out = venv_python(
+        venv, """
         import os.path as osp
         from mmengine.fileio import load
         from mmengine.hub import get_config
@@ -251,7 +270,8 @@ def test_mim_train_and_test(venv, mim_data):
     result = run([
         venv['python'], '-m', 'mim', 'train', 'mmattn', config, '--work-dir',
         work_dir, '--no-validate', '--cfg-options', *tiny_options(mim_data)
-    ], cwd=venv['work'])
+    ],
+                 cwd=venv['work'])
     shipped = osp.join(venv['site'], 'mmattn', '.mim', 'configs', DEMO)
     assert shipped in result.stdout, result.stdout[-2000:]
     checkpoint = osp.join(work_dir, 'epoch_1.pth')
@@ -260,5 +280,6 @@ def test_mim_train_and_test(venv, mim_data):
         venv['python'], '-m', 'mim', 'test', 'mmattn', config, '--checkpoint',
         checkpoint, '--work-dir', work_dir, '--cfg-options',
         *tiny_options(mim_data)
-    ], cwd=venv['work'])
+    ],
+                 cwd=venv['work'])
     assert 'reid/mAP' in result.stdout + result.stderr

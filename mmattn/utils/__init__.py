@@ -4,7 +4,6 @@
 its ``register_all_modules()``, as for mmpretrain and mmdet.
 """
 from mmattn.registry import register_all_modules
-
 from .config_scope import register_config_scope
 
 __all__ = ['register_all_modules', 'register_config_scope']

@@ -4,7 +4,8 @@
 #   bash tools/misc/build_docs.sh
 # Needs requirements/docs.txt (tools/misc/run_tests.sh installs it). The
 # model zoo page and the API reference are generated at every build
-# (docs/stat.py, docs/make_api.py); a second run rebuilds only what changed.
+# (docs/make_model_zoo.py, docs/make_api.py); a second run rebuilds only
+# what changed.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 PY=${PYTHON:-.venv/bin/python}

@@ -1,10 +1,10 @@
 """Write docs/model_zoo.md from model-index.yml and the metafiles.
 
 Run by docs/conf.py at every build (and by hand:
-``python docs/stat.py [--out PATH]``). It reads whatever metafiles exist:
-none at all gives a page that says so; a metafile named in model-index.yml
-but missing, or a model entry without ``Name`` / ``Config``, is an error
-naming the file and the entry.
+``python docs/make_model_zoo.py [--out PATH]``). It reads whatever metafiles
+exist: none at all gives a page that says so; a metafile named in
+model-index.yml but missing, or a model entry without ``Name`` / ``Config``,
+is an error naming the file and the entry.
 """
 import argparse
 import os.path as osp
@@ -19,12 +19,12 @@ ROOT = osp.dirname(DOCS)
 HEADER = """# Model zoo
 
 Generated from `model-index.yml` and the `configs/<family>/metafile.yml`
-files it imports (`docs/stat.py`, at every build of these pages). Each row
-is one configuration with the paper's figures as the metafile records them
-(**Paper** columns) and, where they were measured, the numbers of the
-configuration as built here. The same files let `mmengine.hub.get_config`
-and `mim` find the configs of an installed mmattn by name
-([Get started](get_started.md)).
+files it imports (`docs/make_model_zoo.py`, at every build of these pages).
+Each row is one configuration with the paper's figures as the metafile
+records them (**paper** columns) and, where they were measured, the numbers
+of the configuration as built here. The same files let
+`mmengine.hub.get_config` and `mim` find the configs of an installed mmattn
+by name ([Get started](get_started.md)).
 """
 
 
