@@ -315,11 +315,12 @@ class IBVariationalHook(Hook):
         return stats
 
     # -- epochs ------------------------------------------------------------
-    def _log(self, runner, stats: Dict[str, float], epoch: int) -> None:
-        """Log the statistics of the tables used from ``epoch`` (0-based).
-        """
+    def _log(self, runner, stats: Dict[str, float], epoch: int,
+             when: str) -> None:
+        """Log the statistics of the tables used from ``epoch`` (0-based,
+        the visualizer's step); ``when`` says where they come from."""
         self.last_stats = stats
-        runner.logger.info(f'IB before epoch {epoch + 1}: ' +
+        runner.logger.info(f'IB {when}: ' +
                            ', '.join(f'{key}={value:.5f}'
                                      for key, value in stats.items()))
         for key, value in stats.items():
@@ -341,7 +342,8 @@ class IBVariationalHook(Hook):
             # Only when an epoch needs the tables before any produced them.
             run_pass = active and not ready
         if run_pass:
-            self._log(runner, self.update(runner), runner.epoch)
+            self._log(runner, self.update(runner), runner.epoch,
+                      f'before epoch {runner.epoch + 1}')
         if self.source == 'training' and (runner.epoch +
                                           1) % self.interval == 0:
             self._start_recording(heads)
@@ -352,7 +354,8 @@ class IBVariationalHook(Hook):
         if self._records is None:
             return
         heads = self.ib_heads(searched_network(runner.model))
-        self._log(runner, self._finish_recording(heads), runner.epoch + 1)
+        self._log(runner, self._finish_recording(heads), runner.epoch + 1,
+                  f'after epoch {runner.epoch + 1} (its training batches)')
 
     # -- checkpoints -------------------------------------------------------
     def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
