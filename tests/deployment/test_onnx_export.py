@@ -1,4 +1,5 @@
 """ONNX export of the test feature extractor (Re-ID and classifier)."""
+import copy
 import os.path as osp
 
 import numpy as np
@@ -137,8 +138,13 @@ def choose(supernet, choices):
                     logits[index] = 1.0
 
 
-def test_derived_fbnetv2_supernet_exports_the_subnet(tmp_path):
-    model = randomise_norms(tiny_reid(TINY_SUPERNET))
+@pytest.mark.parametrize('head_type', ['conv', 'pool'])
+def test_derived_fbnetv2_supernet_exports_the_subnet(tmp_path, head_type):
+    # 'pool': the authors' ir_pool head of the named supernets (1x1 conv to
+    # 2 x 24 channels, global pool, 1x1 conv with bias to 32).
+    cfg = copy.deepcopy(TINY_SUPERNET)
+    cfg['arch'].update(head_type=head_type, head_expand=2.0)
+    model = randomise_norms(tiny_reid(cfg))
     supernet = model.backbone
     # Narrower than the widest option in stage 2, an expansion of 3.
     choose(supernet, [(0, 0), (2, 1), (1, 2), (0, 0)])
