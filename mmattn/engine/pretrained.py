@@ -105,12 +105,21 @@ def load_from_url(url: str, map_location=None, progress: bool = False):
     """
     path = checkpoint_cache_path(url)
     rank, world_size = get_dist_info()
+    error = None
     if rank == 0 and not osp.isfile(path):
-        _download(url, path, progress)
+        try:
+            _download(url, path, progress)
+        except PretrainedDownloadError as err:
+            # Raised after the barrier, so the other ranks do not wait on
+            # rank 0 forever.
+            error = err
     if world_size > 1:
         torch.distributed.barrier()
-        if not osp.isfile(path):
-            _download(url, path, progress)
+    if error is not None:
+        raise error
+    if not osp.isfile(path):
+        # Other ranks on another node (no shared cache): their own copy.
+        _download(url, path, progress)
     return load_checkpoint_safely(path, map_location=map_location)
 
 

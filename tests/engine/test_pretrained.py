@@ -70,3 +70,32 @@ def test_dropped_in_file_is_loaded_by_pretrained_init():
         assert torch.equal(model.conv.bias, source.conv.bias)
     finally:
         os.remove(path)
+
+
+def _distributed_load(rank, world_size, port, url, results):
+    import torch.distributed as dist
+    os.environ.update(MASTER_ADDR='127.0.0.1', MASTER_PORT=str(port))
+    dist.init_process_group('gloo', rank=rank, world_size=world_size)
+    try:
+        from mmattn.engine import load_from_url
+        load_from_url(url)
+        results[rank] = 'loaded'
+    except PretrainedDownloadError as err:
+        results[rank] = 'error' if url in str(err) else str(err)
+    finally:
+        dist.destroy_process_group()
+
+
+def test_distributed_failure_reaches_every_rank():
+    """Rank 0's failed download must not leave the other ranks waiting at
+    the barrier: every rank raises the error."""
+    import socket
+
+    import torch.multiprocessing as mp
+    with socket.socket() as sock:
+        sock.bind(('127.0.0.1', 0))
+        port = sock.getsockname()[1]
+    results = mp.Manager().dict()
+    mp.spawn(
+        _distributed_load, args=(2, port, URL, results), nprocs=2, join=True)
+    assert dict(results) == {0: 'error', 1: 'error'}

@@ -219,3 +219,28 @@ def test_converter_rejects_foreign_checkpoints(tmp_path):
         text=True)
     assert result.returncode != 0 and '--overwrite' in result.stderr
     assert dst.read_bytes() == b'keep'
+
+
+def test_reads_safetensors_and_wrapped_checkpoints(tmp_path):
+    """timm's hub files are .safetensors; training scripts wrap the state
+    dict in 'state_dict' / 'model' with DataParallel's 'module.' prefix."""
+    from safetensors.torch import save_file
+
+    tool = load_tool()
+    state = {
+        k: v.contiguous()
+        for k, v in tiny_timm_vit().state_dict().items()
+    }
+    save_file(state, str(tmp_path / 'vit.safetensors'))
+    loaded = tool.load_source(str(tmp_path / 'vit.safetensors'))
+    assert loaded.keys() == state.keys()
+    assert all(torch.equal(loaded[k], state[k]) for k in state)
+    torch.save({'model': {
+        f'module.{k}': v
+        for k, v in state.items()
+    }}, tmp_path / 'wrapped.pth')
+    assert tool.load_source(str(tmp_path / 'wrapped.pth')).keys() == \
+        state.keys()
+    torch.save([1, 2], tmp_path / 'bad.pth')
+    with pytest.raises(ValueError, match='no state dict'):
+        tool.load_source(str(tmp_path / 'bad.pth'))
