@@ -198,6 +198,15 @@ def test_converter_rejects_foreign_checkpoints(tmp_path):
                 'cls_token': torch.zeros(1, 1, 4),
                 'pos_embed': torch.zeros(1, 5, 4)
             }, 'vit')
+    # The classifier and the in21k representation layer are dropped.
+    assert set(
+        tool.convert(
+            {
+                'cls_token': torch.zeros(1, 1, 4),
+                'pos_embed': torch.zeros(1, 5, 4),
+                'pre_logits.fc.weight': torch.zeros(4, 4),
+                'head.weight': torch.zeros(3, 4)
+            }, 'vit')) == {'cls_token', 'pos_embed'}
     with pytest.raises(ValueError, match='do not fit'):
         state = torchvision.models.resnet50().state_dict()
         del state['layer4.2.conv3.weight']

@@ -107,7 +107,9 @@ def convert_vit(
     }
     out, unknown = OrderedDict(), []
     for key, value in state.items():
-        if key.startswith('head.'):
+        # The classifier, and the representation layer of some
+        # ImageNet-21k checkpoints.
+        if key.startswith(('head.', 'pre_logits.')):
             continue
         found = re.fullmatch(r'blocks\.(\d+)\.(.+)\.(weight|bias)', key)
         if key in plain:
