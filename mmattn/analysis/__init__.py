@@ -4,7 +4,6 @@ from .complexity import (ATTENTION_FLOP_HANDLES, COST_FREE_OPS, TensorPath,
                          reduction_flop_jit, sdpa_flop_jit)
 
 __all__ = [
-    'count_complexity', 'build_model_from_cfg', 'TensorPath',
-    'sdpa_flop_jit', 'reduction_flop_jit', 'ATTENTION_FLOP_HANDLES',
-    'COST_FREE_OPS'
+    'count_complexity', 'build_model_from_cfg', 'TensorPath', 'sdpa_flop_jit',
+    'reduction_flop_jit', 'ATTENTION_FLOP_HANDLES', 'COST_FREE_OPS'
 ]

@@ -43,12 +43,11 @@ import torch.nn as nn
 from mmengine.analysis import FlopAnalyzer, parameter_count
 from mmengine.analysis.jit_handles import bmm_flop_jit, get_shape
 from mmengine.analysis.print_helper import _format_size, complexity_stats_table
-from mmengine.config import Config, ConfigDict
+from mmengine.config import Config
 
 __all__ = [
-    'count_complexity', 'build_model_from_cfg', 'TensorPath',
-    'sdpa_flop_jit', 'reduction_flop_jit', 'ATTENTION_FLOP_HANDLES',
-    'COST_FREE_OPS'
+    'count_complexity', 'build_model_from_cfg', 'TensorPath', 'sdpa_flop_jit',
+    'reduction_flop_jit', 'ATTENTION_FLOP_HANDLES', 'COST_FREE_OPS'
 ]
 
 

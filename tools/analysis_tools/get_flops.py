@@ -1,14 +1,16 @@
 """Parameters and FLOPs of the model of any mmattn config.
 
-Counts with mmengine's analysis (``mmengine.analysis``, the fvcore-style jit
-tracer), so attention modules injected into a backbone are counted like
-every other layer. The traced path is the model's ``forward(inputs,
+A command line over :func:`mmattn.analysis.count_complexity` (mmengine's
+``FlopAnalyzer`` with handles for the attention operators mmengine lacks:
+``scaled_dot_product_attention``, ``baddbmm``, multiply-then-sum products,
+mean pooling). The traced path is the model's ``forward(inputs,
 mode='tensor')``: backbone + neck + head logits for an ``ImageClassifier``,
 backbone + neck (the test embedding) for the Re-ID model; a bare backbone
-config runs its plain forward. Parameters are those of the whole model
-(e.g. the classifier of a Re-ID head, which the test path skips, counts).
-As in mmengine (and the seed papers' tables), one multiply-add is one FLOP;
-mmengine also counts normalisation and pooling per element.
+config runs its plain forward. Parameters are those of the whole model (e.g.
+the classifier of a Re-ID head, which the test path skips, counts). As in
+mmengine and the seed papers' tables, one multiply-add is one FLOP. The ops
+that carry arithmetic but are not counted (element-wise ones: add, sigmoid,
+softmax ...) are printed after the totals, with their number of calls.
 
 Examples::
 
@@ -21,11 +23,11 @@ Examples::
 """
 import argparse
 
-import torch
-import torch.nn as nn
-from mmengine.analysis import get_model_complexity_info
 from mmengine.config import Config, DictAction
-from mmengine.registry import init_default_scope
+
+from mmattn.analysis import TensorPath, build_model_from_cfg, count_complexity
+
+__all__ = ['TensorPath', 'build_model', 'count_complexity', 'main']
 
 
 def parse_args(argv=None):
@@ -56,60 +58,18 @@ def parse_args(argv=None):
     return args
 
 
-class TensorPath(nn.Module):
-    """Runs a model's tensor path on one image batch.
-
-    Args:
-        model (nn.Module): An mmengine ``BaseModel`` (called with
-            ``mode='tensor'``) or a bare backbone (called on the tensor).
-
-    Shapes:
-        x: (B, 3, H, W) -> whatever the model's tensor path returns.
-    """
-
-    def __init__(self, model):
-        super().__init__()
-        self.model = model
-
-    def forward(self, x):
-        from mmengine.model import BaseModel
-        if isinstance(self.model, BaseModel):
-            return self.model(x, mode='tensor')
-        return self.model(x)
-
-
 def build_model(cfg):
-    """Build ``cfg.model`` under the config's default scope (mmattn)."""
-    from mmattn.registry import MODELS, register_all_modules
-    register_all_modules(init_default_scope=False)
-    init_default_scope(cfg.get('default_scope', 'mmattn'))
-    if 'model' not in cfg:
-        raise ValueError('the config has no "model" key')
-    model = MODELS.build(cfg.model)
-    model.eval()
-    return model
+    """Build ``cfg.model`` under the config's default scope (mmattn), in
+    eval mode."""
+    return build_model_from_cfg(cfg)
 
 
-def count_complexity(model, shape):
-    """Parameters and FLOPs of ``model`` on a (1, 3, H, W) input.
-
-    Args:
-        model (nn.Module): Model (see :class:`TensorPath`).
-        shape (Sequence[int]): ``(H, W)``.
-
-    Returns:
-        dict: mmengine's result (``flops``, ``params``, ``flops_str``,
-        ``params_str``, ``out_table`` ...).
-    """
-    param = next(model.parameters(), None)
-    device = param.device if param is not None else 'cpu'
-    inputs = torch.zeros(1, 3, *shape, device=device)
-    with torch.no_grad():
-        return get_model_complexity_info(
-            TensorPath(model),
-            inputs=(inputs, ),
-            show_table=True,
-            show_arch=False)
+def format_uncounted(uncounted_ops):
+    """One line listing the uncounted ops, e.g. ``aten::add x 14``."""
+    if not uncounted_ops:
+        return 'Not counted: nothing'
+    ops = ', '.join(f'{op} x {n}' for op, n in uncounted_ops.items())
+    return f'Not counted (element-wise / unsupported ops, calls): {ops}'
 
 
 def main(argv=None):
@@ -118,14 +78,16 @@ def main(argv=None):
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)
     model = build_model(cfg)
-    result = count_complexity(model, args.shape)
+    result = count_complexity(
+        model, tuple(args.shape), show_table=args.show_table)
     height, width = args.shape
     split = '=' * 40
     if args.show_table:
         print(result['out_table'])
     print(f'{split}\nInput shape: (1, 3, {height}, {width})\n'
           f'Flops: {result["flops_str"]} ({result["flops"]})\n'
-          f'Params: {result["params_str"]} ({result["params"]})\n{split}')
+          f'Params: {result["params_str"]} ({result["params"]})\n'
+          f'{format_uncounted(result["uncounted_ops"])}\n{split}')
     return result
 
 

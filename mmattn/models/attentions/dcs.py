@@ -91,8 +91,8 @@ class GumbelChannelMask(BaseModule):
         if hidden_channels is not None:
             checked.append(('hidden_channels', hidden_channels))
         for name, value in checked:
-            if isinstance(value, bool) or not isinstance(value,
-                                                         int) or value < 1:
+            if isinstance(value,
+                          bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(
                     f'{name} must be a positive int, got {value!r}')
         if not float(tau) > 0:
@@ -200,7 +200,10 @@ class DCSAttention(BaseModule):
             tau=tau,
             bias_init=mask_bias_init)
         self.out_proj = ZeroInitProjection(
-            in_channels, in_channels, kernel_size=3, groups=in_channels,
+            in_channels,
+            in_channels,
+            kernel_size=3,
+            groups=in_channels,
             norm_cfg=norm_cfg)
 
     def arch_parameters(self):
@@ -352,11 +355,15 @@ class DCSViTAttention(MultiheadAttention):
         qkv = self.qkv(x).reshape(B, N, 3, self.num_heads,
                                   self.head_dims).permute(2, 0, 3, 1, 4)
         query, key, value = qkv[0], qkv[1], qkv[2]  # (B, heads, N, d)
-        mask = self.mask(x).to(query.dtype).reshape(
-            B, N, self.num_heads, self.head_dims).transpose(1, 2)
+        mask = self.mask(x).to(query.dtype).reshape(B, N, self.num_heads,
+                                                    self.head_dims).transpose(
+                                                        1, 2)
         attn_drop = self.attn_drop if self.training else 0.
         x = F.scaled_dot_product_attention(
-            query * mask, key * mask, value, dropout_p=attn_drop,
+            query * mask,
+            key * mask,
+            value,
+            dropout_p=attn_drop,
             scale=self.scale)
         x = x.transpose(1, 2).reshape(B, N, self.embed_dims)
         x = self.proj(x)
