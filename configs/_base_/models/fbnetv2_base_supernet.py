@@ -1,5 +1,6 @@
-# FBNetV2 supernet (seed 000 table 6, seed 001 table III)
-# in a Re-ID model: 1x1 conv to 1984 channels, BNNeck, ID + triplet.
+# FBNetV2 supernet (seed 000 table 6, seed 001 table III, as the authors'
+# mobile_cv fbnetv2_supernet defines it) in a Re-ID model: the ir_pool head
+# (1x1 conv to 1296, global pool, 1x1 conv to 1984), BNNeck, ID + triplet.
 # The search wraps it with attention after each stage, e.g.
 #   backbone=dict(type='AttentionBackbone', backbone=<this backbone>,
 #                 attentions=[dict(cfg=dict(type='DCSAttention'),
