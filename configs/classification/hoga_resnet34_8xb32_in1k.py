@@ -3,4 +3,4 @@
 _base_ = [
     './resnet34_8xb32_in1k.py', '../_base_/models/block_attentions.py'
 ]
-model = dict(backbone=dict(attentions={{_base_.hoga_in_blocks}}))
+model = dict(backbone=dict(attentions={{_base_.hoga_in_blocks_in1k}}))

@@ -252,8 +252,14 @@ class HOGAttention(BaseModule):
         fusion (str): Channel attention of the fusion phi: ``'se'`` (paper
             and METHODS: SE on the group sum and SE after the residual add)
             or ``'none'`` (plain 1x1-conv fusion, for ablations).
-        fusion_reduction (int): Reduction of the two fusion SEs.
-            Defaults to 2.
+        fusion_reduction (int): Reduction r of the two fusion SEs (the SE
+            after the residual add costs ~2C^2/r of the module's ~(2.25 +
+            0.3 + 2/r) C^2 parameters). Not given by the paper; each of its
+            tables fits the r of that table's SE baseline: 2 (the default)
+            for the CIFAR-10 ResNets of seed 004 tables 2 and 6, 16 for the
+            ImageNet ResNets of table 4 and the ResNeXt of table 3 (the
+            configs' ``hoga_in_blocks_in1k`` / ``hoga_in_bottlenecks``; see
+            docs/user_guides/paper_tables.md for the arithmetic).
         init_cfg (dict, optional): Initialisation config.
 
     Shapes:

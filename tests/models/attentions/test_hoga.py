@@ -332,3 +332,45 @@ def test_fixed_genotype_has_no_architecture_parameters():
         backbone=dict(type='ResNet', depth=18),
         attentions=[dict(cfg=dict(type='HOG_SE'), in_blocks='layer1.*')])
     assert backbone.arch_parameters() == []
+
+
+@pytest.mark.parametrize('channels', [16, 64, 512])
+@pytest.mark.parametrize('reduction', [2, 16])
+def test_fusion_parameter_count_is_the_documented_formula(channels,
+                                                          reduction):
+    """Seed 004 AutoLA rows (issue 13): the fusion is two 1x1 convs over
+    C + C/4 -> C -> C (2.25 C^2, plus 4C of BN) and SE(C, r) after the add
+    (2 C (C/r) + C + C/r); the SE on the group sum is SE(C/4, r). ResNet-18
+    (2 blocks at 64 / 128 / 256 / 512) gets 2 x 348160 x (2/2 - 2/16) =
+    609280 fewer parameters with r = 16 than with r = 2 from the output SE
+    alone (0.648M with the group-sum SE and the biases: 14.23M -> 13.58M;
+    paper 13.51M)."""
+    def count(module):
+        return sum(p.numel() for p in module.parameters())
+
+    def se(c, r):
+        hidden = max(1, c // r)
+        return c * hidden + hidden + hidden * c + c
+
+    module = HOGAttention(channels, fusion_reduction=reduction)
+    c, g = channels, channels // 4
+    assert count(module.fuse) == (c + g) * c + c * c + 4 * c
+    assert count(module.out_attention) == se(c, reduction)
+    assert count(module.group_sum_attention) == se(g, reduction)
+    edges = count(module.edge_ops)
+    assert count(module) == (count(module.fuse) + se(c, reduction) +
+                             se(g, reduction) + edges)
+    # The edges do not depend on r.
+    assert edges == count(HOGAttention(channels, fusion_reduction=3).edge_ops)
+
+
+def test_resnet18_fusion_reduction_difference():
+    def count(module):
+        return sum(p.numel() for p in module.parameters())
+
+    saved = sum(2 * (count(HOGAttention(c, fusion_reduction=2)) -
+                     count(HOGAttention(c, fusion_reduction=16)))
+                for c in (64, 128, 256, 512))
+    # 2 C^2 (1/2 - 1/16) per module plus the biases and the group-sum SE.
+    assert abs(saved - 2 * 348160 * (1 - 1 / 8)) / saved < 0.08
+    assert 0.60e6 < saved < 0.68e6
