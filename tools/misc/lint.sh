@@ -15,10 +15,14 @@ TARGETS=(mmattn configs tools tests docs setup.py)
 step() { echo "[lint] $*"; }
 status=0
 if [ "${1:-}" = "--fix" ]; then
-  step "isort (rewriting)"
-  "$PY" -m isort --quiet "${TARGETS[@]}"
-  step "yapf (rewriting)"
-  "$PY" -m yapf --in-place --recursive --exclude 'docs/_build/*' "${TARGETS[@]}"
+  # Two rounds: an import whose parentheses hold a comment (# noqa) is
+  # split by isort only after yapf has laid it out.
+  for round in 1 2; do
+    step "isort (rewriting, round $round)"
+    "$PY" -m isort --quiet "${TARGETS[@]}"
+    step "yapf (rewriting, round $round)"
+    "$PY" -m yapf --in-place --recursive --exclude 'docs/_build/*' "${TARGETS[@]}"
+  done
 else
   step "isort --check-only"
   "$PY" -m isort --check-only --diff --quiet "${TARGETS[@]}" || status=1
