@@ -97,10 +97,11 @@ def expand_options(spec, name: str, integer: bool) -> List:
                         f'dict(options=[...]), got {spec!r}')
     if isinstance(spec, dict):
         values = spec.get('options')
-        if set(spec) != {'options'} or not isinstance(
-                values, (list, tuple)) or not values or any(
-                    isinstance(v, bool) or not isinstance(v, (int, float))
-                    for v in values):
+        if set(spec) != {
+                'options'
+        } or not isinstance(values, (list, tuple)) or not values or any(
+                isinstance(v, bool) or not isinstance(v, (int, float))
+                for v in values):
             raise TypeError(f'{name}: dict(options=[...]) needs a non-empty '
                             f'list of numbers, got {spec!r}')
         values = sorted(set(values))
@@ -133,7 +134,9 @@ def prefix_masks(widths: Sequence[int], max_width: int) -> torch.Tensor:
     return (index[None, :] < torch.tensor(widths)[:, None]).float()
 
 
-def option_weights(logits: torch.Tensor, mode: str, tau: float,
+def option_weights(logits: torch.Tensor,
+                   mode: str,
+                   tau: float,
                    gumbels: Optional[torch.Tensor] = None) -> torch.Tensor:
     """Weights g of the options of one choice.
 
@@ -191,8 +194,8 @@ class SearchableInvertedResidual(nn.Module):
     """
 
     def __init__(self, in_channels: int, channel_options: Sequence[int],
-                 expand_options: Sequence[float], stride: int,
-                 residual: bool, norm_cfg: dict, act_cfg: dict):
+                 expand_options: Sequence[float], stride: int, residual: bool,
+                 norm_cfg: dict, act_cfg: dict):
         super().__init__()
         self.in_channels = in_channels
         self.channel_options = list(channel_options)
@@ -216,15 +219,29 @@ class SearchableInvertedResidual(nn.Module):
 
         if self.with_expand:
             self.expand = ConvModule(
-                in_channels, self.mid_channels, 1, bias=False,
-                norm_cfg=norm_cfg, act_cfg=act_cfg)
+                in_channels,
+                self.mid_channels,
+                1,
+                bias=False,
+                norm_cfg=norm_cfg,
+                act_cfg=act_cfg)
         self.dw = ConvModule(
-            self.mid_channels, self.mid_channels, 3, stride=stride,
-            padding=1, groups=self.mid_channels, bias=False,
-            norm_cfg=norm_cfg, act_cfg=act_cfg)
+            self.mid_channels,
+            self.mid_channels,
+            3,
+            stride=stride,
+            padding=1,
+            groups=self.mid_channels,
+            bias=False,
+            norm_cfg=norm_cfg,
+            act_cfg=act_cfg)
         self.project = ConvModule(
-            self.mid_channels, self.out_channels, 1, bias=False,
-            norm_cfg=norm_cfg, act_cfg=None)
+            self.mid_channels,
+            self.out_channels,
+            1,
+            bias=False,
+            norm_cfg=norm_cfg,
+            act_cfg=None)
 
         # Zero logits: every option starts equally likely.
         self.channel_logits = nn.Parameter(
@@ -239,7 +256,8 @@ class SearchableInvertedResidual(nn.Module):
             prefix_masks(self.channel_options, self.out_channels),
             persistent=False)
         self.register_buffer(
-            'mid_masks', prefix_masks(self.mid_options, self.mid_channels),
+            'mid_masks',
+            prefix_masks(self.mid_options, self.mid_channels),
             persistent=False)
         self.last_weights = None
 
@@ -250,8 +268,9 @@ class SearchableInvertedResidual(nn.Module):
             if p is not None
         ]
 
-    def choice_weights(self, mode: Optional[str] = None
-                       ) -> Tuple[torch.Tensor, torch.Tensor]:
+    def choice_weights(
+            self,
+            mode: Optional[str] = None) -> Tuple[torch.Tensor, torch.Tensor]:
         """Weights of the width and the expansion options.
 
         Args:
@@ -271,11 +290,10 @@ class SearchableInvertedResidual(nn.Module):
             elif mode in ('largest', 'smallest'):
                 index = logits.numel() - 1 if mode == 'largest' else 0
                 weights.append(
-                    F.one_hot(torch.tensor(index), logits.numel()).to(
-                        logits.dtype))
+                    F.one_hot(torch.tensor(index),
+                              logits.numel()).to(logits.dtype))
             else:
-                weights.append(
-                    option_weights(logits, mode, self.gumbel_tau))
+                weights.append(option_weights(logits, mode, self.gumbel_tau))
         return weights[0], weights[1]
 
     def __getstate__(self):
@@ -351,14 +369,28 @@ class InvertedResidual(nn.Module):
         self.with_expand = with_expand
         if with_expand:
             self.expand = ConvModule(
-                in_channels, mid_channels, 1, bias=False, norm_cfg=norm_cfg,
+                in_channels,
+                mid_channels,
+                1,
+                bias=False,
+                norm_cfg=norm_cfg,
                 act_cfg=act_cfg)
         self.dw = ConvModule(
-            mid_channels, mid_channels, 3, stride=stride, padding=1,
-            groups=mid_channels, bias=False, norm_cfg=norm_cfg,
+            mid_channels,
+            mid_channels,
+            3,
+            stride=stride,
+            padding=1,
+            groups=mid_channels,
+            bias=False,
+            norm_cfg=norm_cfg,
             act_cfg=act_cfg)
         self.project = ConvModule(
-            mid_channels, out_channels, 1, bias=False, norm_cfg=norm_cfg,
+            mid_channels,
+            out_channels,
+            1,
+            bias=False,
+            norm_cfg=norm_cfg,
             act_cfg=None)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -370,8 +402,8 @@ class InvertedResidual(nn.Module):
             shortcut = x[:, :self.out_channels]
             if shortcut.shape[1] < self.out_channels:
                 shortcut = F.pad(
-                    shortcut, (0, 0, 0, 0, 0,
-                               self.out_channels - shortcut.shape[1]))
+                    shortcut,
+                    (0, 0, 0, 0, 0, self.out_channels - shortcut.shape[1]))
             h = h + shortcut
         return h
 
@@ -394,18 +426,26 @@ class PoolHead(nn.Module):
         x: (B, in_channels, H, W) -> (B, out_channels, 1, 1).
     """
 
-    def __init__(self, in_channels: int, mid_channels: int,
-                 out_channels: int, norm_cfg: dict, act_cfg: dict):
+    def __init__(self, in_channels: int, mid_channels: int, out_channels: int,
+                 norm_cfg: dict, act_cfg: dict):
         super().__init__()
         self.in_channels = in_channels
         self.mid_channels = mid_channels
         self.out_channels = out_channels
         self.expand = ConvModule(
-            in_channels, mid_channels, 1, bias=False, norm_cfg=norm_cfg,
+            in_channels,
+            mid_channels,
+            1,
+            bias=False,
+            norm_cfg=norm_cfg,
             act_cfg=act_cfg)
         self.pool = nn.AdaptiveAvgPool2d(1)
         self.project = ConvModule(
-            mid_channels, out_channels, 1, bias=True, norm_cfg=None,
+            mid_channels,
+            out_channels,
+            1,
+            bias=True,
+            norm_cfg=None,
             act_cfg=act_cfg)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -457,12 +497,24 @@ class _FBNetV2Base(BaseBackbone):
     """Stem, stages ``stage1`` ... and the 1x1 head conv shared by the
     supernet and its subnets; subclasses build the blocks."""
 
-    def _build_stem_and_head(self, in_channels, stem_channels, head_channels,
-                             last_channels, norm_cfg, act_cfg,
-                             head_type='conv', head_mid=None):
+    def _build_stem_and_head(self,
+                             in_channels,
+                             stem_channels,
+                             head_channels,
+                             last_channels,
+                             norm_cfg,
+                             act_cfg,
+                             head_type='conv',
+                             head_mid=None):
         self.stem = ConvModule(
-            in_channels, stem_channels, 3, stride=2, padding=1, bias=False,
-            norm_cfg=norm_cfg, act_cfg=act_cfg)
+            in_channels,
+            stem_channels,
+            3,
+            stride=2,
+            padding=1,
+            bias=False,
+            norm_cfg=norm_cfg,
+            act_cfg=act_cfg)
         if not head_channels:
             self.conv_head = None
         elif head_type == 'pool':
@@ -470,8 +522,12 @@ class _FBNetV2Base(BaseBackbone):
                                       norm_cfg, act_cfg)
         else:
             self.conv_head = ConvModule(
-                last_channels, head_channels, 1, bias=False,
-                norm_cfg=norm_cfg, act_cfg=act_cfg)
+                last_channels,
+                head_channels,
+                1,
+                bias=False,
+                norm_cfg=norm_cfg,
+                act_cfg=act_cfg)
 
     @staticmethod
     def _check_head(head_type, head_expand, where):
@@ -479,10 +535,10 @@ class _FBNetV2Base(BaseBackbone):
             raise ValueError(f"{where}: head_type must be 'conv' (1x1 "
                              "conv-BN-act) or 'pool' (the authors' ir_pool "
                              f'head), got {head_type!r}')
-        if head_type == 'pool' and (
-                isinstance(head_expand, bool)
-                or not isinstance(head_expand, (int, float))
-                or not head_expand > 0):
+        if head_type == 'pool' and (isinstance(head_expand, bool)
+                                    or not isinstance(head_expand,
+                                                      (int, float))
+                                    or not head_expand > 0):
             raise ValueError(f'{where}: head_expand must be a number > 0, '
                              f'got {head_expand!r}')
 
@@ -500,14 +556,13 @@ class _FBNetV2Base(BaseBackbone):
             out_indices = (out_indices, )
         valid = num_stages + (1 if has_head else 0)
         out_indices = tuple(out_indices)
-        if not out_indices or any(
-                not isinstance(i, int) or not 0 <= i < valid
-                for i in out_indices):
+        if not out_indices or any(not isinstance(i, int) or not 0 <= i < valid
+                                  for i in out_indices):
             raise ValueError(
                 f'out_indices must be non-empty ints in [0, {valid - 1}] '
-                f'(0..{num_stages - 1} = stage1..stage{num_stages}'
-                + (f', {num_stages} = conv_head' if has_head else '')
-                + f'), got {out_indices!r}')
+                f'(0..{num_stages - 1} = stage1..stage{num_stages}' +
+                (f', {num_stages} = conv_head' if has_head else '') +
+                f'), got {out_indices!r}')
         return out_indices
 
     @property
@@ -622,35 +677,41 @@ class FBNetV2Supernet(_FBNetV2Base):
     arch_zoo = {
         # mobile_cv fbnetv2_supernet (= seed 000 table 6, seed 001 table
         # III, FBNetV2 column).
-        'base': _arch(
-            (with_authors_expansion(_E_SMALL),
-             with_authors_expansion(_E_WIDE)),
-            [[(None, (12, 16, 4), 1, 1), (0, (16, 28, 4), 1, 2),
-              (0, (16, 28, 4), 2, 1)],
-             [(0, (16, 40, 8), 1, 2), (0, (16, 40, 8), 2, 1)],
-             [(0, (48, 96, 8), 1, 2), (0, (48, 96, 8), 2, 1),
-              (1, (72, 128, 8), 4, 1)],
-             [(1, (112, 216, 8), 1, 2), (1, (112, 216, 8), 3, 1)]]),
+        'base':
+        _arch((with_authors_expansion(_E_SMALL),
+               with_authors_expansion(_E_WIDE)), [[(None, (12, 16, 4), 1, 1),
+                                                   (0, (16, 28, 4), 1, 2),
+                                                   (0, (16, 28, 4), 2, 1)],
+                                                  [(0, (16, 40, 8), 1, 2),
+                                                   (0, (16, 40, 8), 2, 1)],
+                                                  [(0, (48, 96, 8), 1, 2),
+                                                   (0, (48, 96, 8), 2, 1),
+                                                   (1, (72, 128, 8), 4, 1)],
+                                                  [(1, (112, 216, 8), 1, 2),
+                                                   (1, (112, 216, 8), 3, 1)]]),
         # mobile_cv da_fbnetv2_3x_supernet.
-        'large': _arch(
-            (with_authors_expansion(_E_SMALL),
-             with_authors_expansion(_E_WIDE)),
-            [[(None, (12, 16, 4), 1, 1), (0, (16, 28, 4), 1, 2),
-              (0, (16, 28, 4), 2, 1)],
-             [(0, (16, 40, 8), 3, 2), (0, (16, 40, 8), 9, 1)],
-             [(0, (48, 128, 8), 3, 2), (0, (48, 128, 8), 6, 1),
-              (1, (72, 128, 8), 12, 1)],
-             [(1, (112, 216, 8), 3, 2), (1, (112, 216, 8), 9, 1)]]),
+        'large':
+        _arch((with_authors_expansion(_E_SMALL),
+               with_authors_expansion(_E_WIDE)), [[(None, (12, 16, 4), 1, 1),
+                                                   (0, (16, 28, 4), 1, 2),
+                                                   (0, (16, 28, 4), 2, 1)],
+                                                  [(0, (16, 40, 8), 3, 2),
+                                                   (0, (16, 40, 8), 9, 1)],
+                                                  [(0, (48, 128, 8), 3, 2),
+                                                   (0, (48, 128, 8), 6, 1),
+                                                   (1, (72, 128, 8), 12, 1)],
+                                                  [(1, (112, 216, 8), 3, 2),
+                                                   (1, (112, 216, 8), 9, 1)]]),
         # mobile_cv da_fbnetv2_6x_supernet.
-        'xlarge': _arch(
-            (with_authors_expansion(_E_DEEP),
-             with_authors_expansion(_E_DEEP_WIDE)),
-            [[(None, (12, 16, 4), 1, 1), (0, (16, 28, 4), 1, 2),
-              (0, (16, 28, 4), 2, 1)],
-             [(0, (16, 40, 8), 6, 2), (0, (16, 40, 8), 18, 1)],
-             [(0, (48, 96, 8), 6, 2), (0, (48, 96, 8), 6, 1),
-              (1, (72, 128, 8), 30, 1)],
-             [(1, (112, 216, 8), 6, 2), (1, (112, 216, 8), 18, 1)]]),
+        'xlarge':
+        _arch((with_authors_expansion(_E_DEEP),
+               with_authors_expansion(_E_DEEP_WIDE)),
+              [[(None, (12, 16, 4), 1, 1), (0, (16, 28, 4), 1, 2),
+                (0, (16, 28, 4), 2, 1)],
+               [(0, (16, 40, 8), 6, 2), (0, (16, 40, 8), 18, 1)],
+               [(0, (48, 96, 8), 6, 2), (0, (48, 96, 8), 6, 1),
+                (1, (72, 128, 8), 30, 1)],
+               [(1, (112, 216, 8), 6, 2), (1, (112, 216, 8), 18, 1)]]),
     }
 
     def __init__(self,
@@ -714,18 +775,25 @@ class FBNetV2Supernet(_FBNetV2Base):
                             'has no expansion conv, so its input width '
                             f'must be fixed; the previous block searches '
                             f'{prev_options}')
-                    blocks.append(SearchableInvertedResidual(
-                        max(prev_options), c_opts, e_opts, s,
-                        residual=s == 1 and max(prev_options) == max(c_opts),
-                        norm_cfg=norm_cfg, act_cfg=act_cfg))
+                    blocks.append(
+                        SearchableInvertedResidual(
+                            max(prev_options),
+                            c_opts,
+                            e_opts,
+                            s,
+                            residual=s == 1
+                            and max(prev_options) == max(c_opts),
+                            norm_cfg=norm_cfg,
+                            act_cfg=act_cfg))
                     prev_options = c_opts
             self.add_module(f'stage{stage_index + 1}', nn.Sequential(*blocks))
         self._build_stem_and_head(
             in_channels, stem_channels, head_channels, max(prev_options),
             norm_cfg, act_cfg, head_type,
             head_mid_channels(head_type, head_expand, max(prev_options)))
-        self.out_indices = self._check_out_indices(
-            out_indices, self.num_stages, self.conv_head is not None)
+        self.out_indices = self._check_out_indices(out_indices,
+                                                   self.num_stages,
+                                                   self.conv_head is not None)
         self.gumbel_tau = gumbel_tau
         self.sampling = None
 
@@ -736,8 +804,9 @@ class FBNetV2Supernet(_FBNetV2Base):
                                  f'{sorted(self.arch_zoo)} or a dict, got '
                                  f'{arch!r}')
             return copy.deepcopy(self.arch_zoo[arch.lower()])
-        if not isinstance(arch, dict) or not {'stages', 'stem_channels',
-                                              'head_channels'} <= set(arch):
+        if not isinstance(arch, dict) or not {
+                'stages', 'stem_channels', 'head_channels'
+        } <= set(arch):
             raise ValueError("a custom arch must be a dict with 'stages', "
                              "'stem_channels' and 'head_channels', got "
                              f'{arch!r}')
@@ -762,8 +831,9 @@ class FBNetV2Supernet(_FBNetV2Base):
 
     @gumbel_tau.setter
     def gumbel_tau(self, value: float):
-        if isinstance(value, bool) or not isinstance(
-                value, (int, float)) or not value > 0:
+        if isinstance(value,
+                      bool) or not isinstance(value,
+                                              (int, float)) or not value > 0:
             raise ValueError(f'gumbel_tau must be a number > 0, got '
                              f'{value!r}')
         self._gumbel_tau = float(value)
@@ -816,8 +886,8 @@ class FBNetV2Supernet(_FBNetV2Base):
         Returns:
             Tensor: Scalar, differentiable w.r.t. :meth:`arch_parameters`.
         """
-        if weights not in ('softmax', 'gumbel', 'sampled', 'argmax',
-                           'largest', 'smallest'):
+        if weights not in ('softmax', 'gumbel', 'sampled', 'argmax', 'largest',
+                           'smallest'):
             raise ValueError("weights must be 'softmax', 'gumbel', 'sampled', "
                              "'argmax', 'largest' or 'smallest', got "
                              f'{weights!r}')
@@ -866,10 +936,13 @@ class FBNetV2Supernet(_FBNetV2Base):
             for block in self.stage_blocks(i):
                 out_channels, mid, ratio = block.chosen(choice)
                 blocks.append(
-                    dict(out_channels=out_channels, mid_channels=mid,
-                         expand_ratio=ratio, stride=block.stride,
-                         residual=block.residual,
-                         with_expand=block.with_expand))
+                    dict(
+                        out_channels=out_channels,
+                        mid_channels=mid,
+                        expand_ratio=ratio,
+                        stride=block.stride,
+                        residual=block.residual,
+                        with_expand=block.with_expand))
             stages.append(blocks)
         head = self._head_desc()
         return dict(
@@ -902,9 +975,9 @@ class FBNetV2Supernet(_FBNetV2Base):
         return subnet.train(self.training)
 
 
-def slice_state_dict(source: Dict[str, torch.Tensor],
-                     target: Dict[str, torch.Tensor]
-                     ) -> Dict[str, torch.Tensor]:
+def slice_state_dict(
+        source: Dict[str, torch.Tensor],
+        target: Dict[str, torch.Tensor]) -> Dict[str, torch.Tensor]:
     """Cut each tensor of ``source`` to the shape of the same key in
     ``target`` by keeping the leading entries of every dimension (the kept
     channels of a supernet are always the first ones)."""
@@ -977,10 +1050,11 @@ class FBNetV2Subnet(_FBNetV2Base):
                     raise ValueError(
                         f'arch stages[{stage_index}][{block_index}] lacks '
                         f'{missing}')
-                blocks.append(InvertedResidual(
-                    c_in, spec['mid_channels'], spec['out_channels'],
-                    spec['stride'], spec['residual'], spec['with_expand'],
-                    norm_cfg, act_cfg))
+                blocks.append(
+                    InvertedResidual(c_in, spec['mid_channels'],
+                                     spec['out_channels'], spec['stride'],
+                                     spec['residual'], spec['with_expand'],
+                                     norm_cfg, act_cfg))
                 c_in = spec['out_channels']
             self.add_module(f'stage{stage_index + 1}', nn.Sequential(*blocks))
         head_type = arch.get('head_type') or 'conv'
@@ -995,8 +1069,9 @@ class FBNetV2Subnet(_FBNetV2Base):
         self._build_stem_and_head(in_channels, arch['stem_channels'],
                                   arch.get('head_channels'), c_in, norm_cfg,
                                   act_cfg, head_type, head_mid)
-        self.out_indices = self._check_out_indices(
-            out_indices, self.num_stages, self.conv_head is not None)
+        self.out_indices = self._check_out_indices(out_indices,
+                                                   self.num_stages,
+                                                   self.conv_head is not None)
         self._register_load_state_dict_pre_hook(self._slice_supernet_state)
 
     def _slice_supernet_state(self, state_dict, prefix, *args, **kwargs):
@@ -1021,10 +1096,12 @@ class FBNetV2Subnet(_FBNetV2Base):
 
     def flops(self, input_size: Tuple[int, int] = (256, 128)) -> int:
         """MACs of the convolutions at image size (H, W)."""
-        blocks = [b for i in range(self.num_stages)
-                  for b in self.stage_blocks(i)]
+        blocks = [
+            b for i in range(self.num_stages) for b in self.stage_blocks(i)
+        ]
         desc = ((b.out_channels, b.mid_channels, b.stride, b.with_expand)
                 for b in blocks)
-        return int(_conv_flops(tuple(input_size), desc,
-                               self.arch['stem_channels'], self._head_desc(),
-                               self.in_channels))
+        return int(
+            _conv_flops(
+                tuple(input_size), desc, self.arch['stem_channels'],
+                self._head_desc(), self.in_channels))

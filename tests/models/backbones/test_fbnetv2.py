@@ -8,9 +8,9 @@ import torch.nn.functional as F
 from torch.func import functional_call
 
 from mmattn.models.backbones.fbnetv2 import (FBNetV2Subnet, FBNetV2Supernet,
-                                              PoolHead,
-                                              SearchableInvertedResidual,
-                                              expand_options, option_weights)
+                                             PoolHead,
+                                             SearchableInvertedResidual,
+                                             expand_options, option_weights)
 from mmattn.registry import MODELS
 
 # Four stages like the seed tables, at toy widths.
@@ -49,18 +49,17 @@ def tiny(head='conv', **kwargs):
 
 
 def test_options_of_the_tables():
-    assert expand_options((0.75, 3.25, 0.5), 'e', False) == [
-        0.75, 1.25, 1.75, 2.25, 2.75, 3.25]
-    assert expand_options((0.75, 4.5, 0.75), 'e', False) == [
-        0.75, 1.5, 2.25, 3.0, 3.75, 4.5]
+    assert expand_options((0.75, 3.25, 0.5), 'e',
+                          False) == [0.75, 1.25, 1.75, 2.25, 2.75, 3.25]
+    assert expand_options((0.75, 4.5, 0.75), 'e',
+                          False) == [0.75, 1.5, 2.25, 3.0, 3.75, 4.5]
     assert len(expand_options((0.75, 6.25, 0.5), 'e', False)) == 12
     assert len(expand_options((0.75, 7.5, 0.75), 'e', False)) == 10
     assert expand_options((16, 28, 4), 'f', True) == [16, 20, 24, 28]
-    assert expand_options((112, 216, 8), 'f', True) == list(
-        range(112, 217, 8))
+    assert expand_options((112, 216, 8), 'f', True) == list(range(112, 217, 8))
     assert expand_options(1, 'e', False) == [1.0]
-    assert expand_options(dict(options=[6, 0.75, 3.25, 6]), 'e', False) == [
-        0.75, 3.25, 6.0]
+    assert expand_options(dict(options=[6, 0.75, 3.25, 6]), 'e',
+                          False) == [0.75, 3.25, 6.0]
     with pytest.raises(TypeError, match='options'):
         expand_options(dict(options=[]), 'e', False)
     with pytest.raises(TypeError, match='options'):
@@ -85,8 +84,8 @@ E_DEEP_WIDE = [0.75 * (i + 1) for i in range(10)]
 @pytest.mark.parametrize('arch, depths, expands, stage3_widths', [
     ('base', [4, 3, 7, 4], (E_SMALL_6, E_WIDE_6), [96] * 3 + [128] * 4),
     ('large', [4, 12, 21, 12], (E_SMALL_6, E_WIDE_6), [128] * 21),
-    ('xlarge', [4, 24, 42, 24], (E_DEEP_6, E_DEEP_WIDE),
-     [96] * 12 + [128] * 30),
+    ('xlarge', [4, 24, 42, 24],
+     (E_DEEP_6, E_DEEP_WIDE), [96] * 12 + [128] * 30),
 ])
 def test_supernet_definitions(arch, depths, expands, stage3_widths):
     model = FBNetV2Supernet(arch)
@@ -108,13 +107,15 @@ def test_supernet_definitions(arch, depths, expands, stage3_widths):
     assert blocks[1].mid_options[-2 if arch == 'xlarge' else -1] == 6 * 16
     # Stride 2 at the first block of stage1's second row and of stages 2-4.
     strides = [b.stride for b in blocks]
-    assert [i for i, s in enumerate(strides) if s == 2] == [
-        1, depths[0], sum(depths[:2]), sum(depths[:3])]
+    assert [i for i, s in enumerate(strides)
+            if s == 2] == [1, depths[0],
+                           sum(depths[:2]),
+                           sum(depths[:3])]
     # The authors' ir_pool head: 216 -> 1296 (BN, act), pool, -> 1984.
     head = model.conv_head
     assert isinstance(head, PoolHead)
-    assert (head.in_channels, head.mid_channels, head.out_channels) == (
-        216, 1296, 1984)
+    assert (head.in_channels, head.mid_channels,
+            head.out_channels) == (216, 1296, 1984)
     assert head.project.conv.bias is not None and head.project.norm_cfg is \
         None
     assert model.stem.conv.out_channels == 16
@@ -160,10 +161,9 @@ def conv_flops_counted(model, input_size):
 
 @pytest.mark.parametrize('arch, last_stride', [('base', 2), ('base', 1),
                                                ('large', 2)])
-def test_expected_cost_of_the_extremes_is_the_counted_flops(
-        arch, last_stride):
-    supernet = FBNetV2Supernet(arch, last_stride=last_stride,
-                               init_cfg=None).eval()
+def test_expected_cost_of_the_extremes_is_the_counted_flops(arch, last_stride):
+    supernet = FBNetV2Supernet(
+        arch, last_stride=last_stride, init_cfg=None).eval()
     size = (64, 32)
     for choice in ('largest', 'smallest'):
         subnet = supernet.derive_subnet(choice)
@@ -193,8 +193,9 @@ def test_last_stride():
     assert model(torch.zeros(1, 3, 64, 32))[0].shape[-2:] == (4, 2)
     arch = model.export_arch()
     assert arch['stages'][3][0]['stride'] == 1
-    assert FBNetV2Subnet(arch, out_indices=(3, ))(
-        torch.zeros(1, 3, 64, 32))[0].shape[-2:] == (4, 2)
+    assert FBNetV2Subnet(
+        arch, out_indices=(3, ))(torch.zeros(1, 3, 64,
+                                             32))[0].shape[-2:] == (4, 2)
     with pytest.raises(ValueError, match='last_stride'):
         FBNetV2Supernet('base', last_stride=4)
 
@@ -219,8 +220,10 @@ def test_derived_subnet_trains():
         losses.append(loss.item())
     assert all(torch.isfinite(torch.tensor(losses)))
     assert losses[-1] < losses[0]
-    changed = [k for k, v in subnet.state_dict().items()
-               if v.dtype.is_floating_point and not torch.equal(v, before[k])]
+    changed = [
+        k for k, v in subnet.state_dict().items()
+        if v.dtype.is_floating_point and not torch.equal(v, before[k])
+    ]
     assert any(k.startswith('conv_head.expand') for k in changed)
     assert any(k.startswith('conv_head.project') for k in changed)
     assert any(k.startswith('stage1') for k in changed)
@@ -232,8 +235,8 @@ def test_forward_backward_reaches_weights_and_logits():
     model.train()
     outs = model(torch.randn(2, 3, 64, 32))
     assert [tuple(o.shape) for o in outs] == [(2, 16, 16, 8), (2, 16, 8, 4),
-                                               (2, 24, 4, 2), (2, 32, 4, 2),
-                                               (2, 32, 4, 2)]
+                                              (2, 24, 4, 2), (2, 32, 4, 2),
+                                              (2, 32, 4, 2)]
     loss = sum(o.pow(2).mean() for o in outs)
     loss.backward()
     assert model.stem.conv.weight.grad.abs().sum() > 0
@@ -246,8 +249,11 @@ def test_forward_backward_reaches_weights_and_logits():
 
 def test_block_mask_is_the_mix_of_prefix_masks():
     block = SearchableInvertedResidual(
-        8, [4, 8, 12], [0.5, 1.0, 1.5], stride=1, residual=False,
-        norm_cfg=dict(type='BN'), act_cfg=dict(type='ReLU')).eval()
+        8, [4, 8, 12], [0.5, 1.0, 1.5],
+        stride=1,
+        residual=False,
+        norm_cfg=dict(type='BN'),
+        act_cfg=dict(type='ReLU')).eval()
     randomise(block)
     block.sampling, block.gumbel_tau = 'softmax', 0.7
     x = torch.randn(2, 8, 5, 5)
@@ -273,8 +279,11 @@ def test_option_weights_and_masks_pass_gradcheck():
         lambda z: option_weights(z, 'gumbel', 0.8, gumbels), (logits, ))
     # The whole block as a function of its logits (fixed noise: softmax).
     block = SearchableInvertedResidual(
-        4, [2, 4], [1.0, 2.0], stride=1, residual=True,
-        norm_cfg=dict(type='BN'), act_cfg=dict(type='ReLU'))
+        4, [2, 4], [1.0, 2.0],
+        stride=1,
+        residual=True,
+        norm_cfg=dict(type='BN'),
+        act_cfg=dict(type='ReLU'))
     block = randomise(block).double().eval()
     block.sampling = 'softmax'
     x = torch.randn(1, 4, 3, 3, dtype=torch.double)
@@ -283,7 +292,9 @@ def test_option_weights_and_masks_pass_gradcheck():
 
     def run(c, e):
         return functional_call(block, {
-            'channel_logits': c, 'expand_logits': e}, (x, ))
+            'channel_logits': c,
+            'expand_logits': e
+        }, (x, ))
 
     assert torch.autograd.gradcheck(run, (c, e))
 
@@ -349,8 +360,8 @@ def test_subnet_from_json_loads_supernet_state_and_checkpoint(tmp_path, head):
     assert arch['head_type'] == head
     assert arch['head_mid_channels'] == (48 if head == 'pool' else None)
     chosen = [b.chosen() for b in supernet.blocks()]
-    assert [blk['out_channels'] for s in arch['stages'] for blk in s] == [
-        c for c, _, _ in chosen]
+    assert [blk['out_channels'] for s in arch['stages']
+            for blk in s] == [c for c, _, _ in chosen]
     x = torch.randn(2, 3, 64, 32)
     expected = supernet(x)[0]
 
@@ -361,17 +372,22 @@ def test_subnet_from_json_loads_supernet_state_and_checkpoint(tmp_path, head):
 
     path = tmp_path / 'supernet.pth'
     torch.save({'state_dict': supernet.state_dict()}, path)
-    subnet = MODELS.build(dict(
-        type='FBNetV2Subnet', arch=arch,
-        init_cfg=dict(type='Pretrained', checkpoint=str(path))))
+    subnet = MODELS.build(
+        dict(
+            type='FBNetV2Subnet',
+            arch=arch,
+            init_cfg=dict(type='Pretrained', checkpoint=str(path))))
     subnet.init_weights()
     subnet.eval()
     torch.testing.assert_close(subnet(x)[0], expected)
 
     if head == 'conv':
         # A JSON written before the head keys existed is a conv head.
-        old = {k: v for k, v in arch.items()
-               if k not in ('head_type', 'head_mid_channels')}
+        old = {
+            k: v
+            for k, v in arch.items()
+            if k not in ('head_type', 'head_mid_channels')
+        }
         legacy = FBNetV2Subnet(arch=old, init_cfg=None)
         legacy.load_state_dict(supernet.state_dict())
         torch.testing.assert_close(legacy.eval()(x)[0], expected)
@@ -397,8 +413,10 @@ def conv_macs(model, input_size):
         total.append(out[0].numel() * module.in_channels // module.groups *
                      module.kernel_size[0] * module.kernel_size[1])
 
-    handles = [m.register_forward_hook(hook) for m in model.modules()
-               if isinstance(m, nn.Conv2d)]
+    handles = [
+        m.register_forward_hook(hook) for m in model.modules()
+        if isinstance(m, nn.Conv2d)
+    ]
     with torch.no_grad():
         model(torch.zeros(1, 3, *input_size))
     for handle in handles:
@@ -413,8 +431,8 @@ def test_expected_flops(head):
     reference = conv_macs(subnet, (64, 32))
     assert subnet.flops((64, 32)) == reference
     assert supernet.expected_flops(weights='argmax').item() == reference
-    assert supernet.expected_flops((40, 24), 'argmax').item() == conv_macs(
-        subnet, (40, 24))
+    assert supernet.expected_flops(
+        (40, 24), 'argmax').item() == conv_macs(subnet, (40, 24))
 
     # Differentiable, and pushing every choice to its widest option raises
     # the expected cost.
@@ -445,16 +463,18 @@ def test_expected_flops(head):
 
 
 def test_attention_after_each_stage():
-    model = MODELS.build(dict(
-        type='AttentionBackbone',
-        backbone=dict(type='FBNetV2Supernet', arch=TINY),
-        attentions=[
-            dict(cfg=dict(type='DCSAttention'),
-                 after=['stage1', 'stage2', 'stage3', 'stage4'])
-        ]))
+    model = MODELS.build(
+        dict(
+            type='AttentionBackbone',
+            backbone=dict(type='FBNetV2Supernet', arch=TINY),
+            attentions=[
+                dict(
+                    cfg=dict(type='DCSAttention'),
+                    after=['stage1', 'stage2', 'stage3', 'stage4'])
+            ]))
     model.init_weights()
-    assert [m.in_channels for m in model.injected_attentions().values()
-            ] == [16, 16, 24, 32]
+    assert [m.in_channels
+            for m in model.injected_attentions().values()] == [16, 16, 24, 32]
     model.train()
     out = model(torch.randn(2, 3, 64, 32))[0]
     out.mean().backward()
@@ -464,14 +484,16 @@ def test_attention_after_each_stage():
     subnet = model.backbone.derive_subnet()
     assert sum(len(subnet.stage_blocks(i)) for i in range(4)) == 8
     # The subnet takes the same injection paths.
-    retrain = MODELS.build(dict(
-        type='AttentionBackbone',
-        backbone=dict(type='FBNetV2Subnet',
-                      arch=model.backbone.export_arch()),
-        attentions=[
-            dict(cfg=dict(type='DCSAttention'),
-                 after=['stage1', 'stage2', 'stage3', 'stage4'])
-        ]))
+    retrain = MODELS.build(
+        dict(
+            type='AttentionBackbone',
+            backbone=dict(
+                type='FBNetV2Subnet', arch=model.backbone.export_arch()),
+            attentions=[
+                dict(
+                    cfg=dict(type='DCSAttention'),
+                    after=['stage1', 'stage2', 'stage3', 'stage4'])
+            ]))
     assert retrain(torch.randn(1, 3, 64, 32))[0].shape[1] == 32
 
 
@@ -481,16 +503,18 @@ def test_bad_configs_raise():
     with pytest.raises(ValueError, match='out_indices'):
         tiny(out_indices=(5, ))
     with pytest.raises(ValueError, match=r'\[e, f, n, s\]'):
-        FBNetV2Supernet(dict(stem_channels=8, head_channels=None,
-                             stages=[[[1, 8, 1]]]))
+        FBNetV2Supernet(
+            dict(stem_channels=8, head_channels=None, stages=[[[1, 8, 1]]]))
     with pytest.raises(ValueError, match='head_type'):
         FBNetV2Supernet(dict(TINY, head_type='mlp'))
     with pytest.raises(ValueError, match='head_expand'):
         FBNetV2Supernet(dict(TINY, head_type='pool', head_expand=0))
     with pytest.raises(ValueError, match='input width must be fixed'):
-        FBNetV2Supernet(dict(stem_channels=8, head_channels=None,
-                             stages=[[[2, (4, 8, 4), 1, 1],
-                                      [1, 8, 1, 1]]]))
+        FBNetV2Supernet(
+            dict(
+                stem_channels=8,
+                head_channels=None,
+                stages=[[[2, (4, 8, 4), 1, 1], [1, 8, 1, 1]]]))
 
 
 @pytest.mark.parametrize('arch', ['base', 'large', 'xlarge'])
@@ -498,8 +522,9 @@ def test_supernet_configs(arch):
     import os.path as osp
 
     from mmengine.config import Config
-    path = osp.join(osp.dirname(__file__), '..', '..', '..', 'configs',
-                    '_base_', 'models', f'fbnetv2_{arch}_supernet.py')
+    path = osp.join(
+        osp.dirname(__file__), '..', '..', '..', 'configs', '_base_', 'models',
+        f'fbnetv2_{arch}_supernet.py')
     cfg = Config.fromfile(path)
     assert cfg.model.backbone.type == 'FBNetV2Supernet'
     assert cfg.model.backbone.arch == arch

@@ -4,7 +4,7 @@ import torch
 import torch.nn as nn
 
 from mmattn.models.backbones.fbnetv2 import (FBNetV2Subnet, FBNetV2Supernet,
-                                              PoolHead)
+                                             PoolHead)
 from mmattn.models.search import build_searched_backbone
 from mmattn.models.search.export import (export_architecture,
                                          load_architecture_file,
@@ -35,8 +35,11 @@ def choose_some(supernet, seed=0):
 def test_base_supernet_json_round_trip(tmp_path):
     backbone = dict(
         type='AttentionBackbone',
-        backbone=dict(type='FBNetV2Supernet', arch='base', last_stride=1,
-                      flops_input_size=(64, 32)),
+        backbone=dict(
+            type='FBNetV2Supernet',
+            arch='base',
+            last_stride=1,
+            flops_input_size=(64, 32)),
         attentions=[],
         dummy_input_shape=(1, 3, 64, 32))
     net = Net(backbone).eval()
@@ -69,6 +72,6 @@ def test_base_supernet_json_round_trip(tmp_path):
         torch.testing.assert_close(fixed(x)[0], net.backbone(x)[0])
     assert fixed(x)[0].shape == (2, 1984, 1, 1)
     # The fixed network exports the same subnet.
-    again = export_architecture(Net(dict(
-        type='FBNetV2Subnet', arch=entry['arch'])))
+    again = export_architecture(
+        Net(dict(type='FBNetV2Subnet', arch=entry['arch'])))
     assert again['fbnetv2']['backbone']['arch'] == entry['arch']
