@@ -1,0 +1,7 @@
+# As l2net_ral_b1024_brown-liberty.py, trained on Notredame (seed 002 table 7
+# columns "Train Notredame").
+_base_ = ['./l2net_ral_b1024_brown-liberty.py']
+
+train_dataloader = dict(dataset=dict(sequences=['notredame']))
+val_dataloader = dict(dataset=dict(sequences=['liberty', 'yosemite']))
+test_dataloader = val_dataloader
