@@ -115,7 +115,11 @@ class AttentionBackbone(BaseModule):
             for path, module in attentions.items()
         }
         super().init_weights()
-        if _loads_pretrained(self.init_cfg):
+        # After a checkpoint load (here or in the wrapped backbone, e.g. an
+        # ImageNet ViT whose attention DCS replaced) the loaded weights stay;
+        # a Pretrained init applies no blanket init to undo.
+        if _loads_pretrained(self.init_cfg) or _loads_pretrained(
+                getattr(self.backbone, 'init_cfg', None)):
             return
         for path, module in attentions.items():
             module.load_state_dict(states[path])
