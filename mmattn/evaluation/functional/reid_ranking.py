@@ -305,7 +305,10 @@ def _dense_bins(dist: Tensor, thresholds: Tensor, lo: Tensor,
     num_buckets = _NUM_BUCKETS
     # (B - 2) / range keeps finite thresholds (<= hi) below bucket B + 1,
     # the bucket of the larger distances; inf thresholds go to B + 2.
-    scale = ((num_buckets - 2) / (hi - lo)).unsqueeze(1)
+    # Clamped: a range of a denormal width (nearly collapsed features give
+    # hi - lo = 1e-45) overflows to inf, and (lo - lo) * inf is NaN.
+    scale = ((num_buckets - 2) / (hi - lo)).clamp_(
+        max=torch.finfo(dist.dtype).max).unsqueeze(1)
     lo = lo.unsqueeze(1)
 
     def bucket(x, top):
@@ -348,7 +351,7 @@ def _threshold_histogram(dist: Tensor, thresholds: Tensor,
     all_sparse, all_dense = bool(sparse.all()), bool(dense.all())
     if not all_dense:
         if not all_sparse:
-            below &= sparse.unsqueeze(1)
+            below[dense] = False  # cost in the dense rows only
             counts = torch.where(sparse, counts, 0)
         bins = _packed_bins(dist, below, counts, thresholds)
         width = hist.size(1)
