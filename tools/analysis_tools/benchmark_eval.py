@@ -223,6 +223,7 @@ def main():
         for stage, r in runs.items()
     }
     gemm_min, gemm_median = best['gemm'][0], median['gemm']
+    cpu_min = {stage: min(c for _, c in r) for stage, r in runs.items()}
 
     report = dict(
         num_query=args.num_query,
@@ -242,9 +243,12 @@ def main():
             stage: [w for w, _ in r]
             for stage, r in runs.items()
         },
-        cpu_seconds={
-            stage: b[1]
-            for stage, b in best.items()
+        # The least CPU time of any round: on a loaded host the wall time
+        # mostly measures the other processes, the CPU time much less so.
+        cpu_seconds=cpu_min,
+        cpu_ratio_to_gemm={
+            stage: cpu_min[stage] / cpu_min['gemm']
+            for stage in cpu_min
         },
         ratio_to_gemm={stage: best[stage][0] / gemm_min
                        for stage in best},
@@ -301,17 +305,19 @@ def main():
           f'({args.repeats} interleaved rounds)')
     # CPU time (all threads) is less sensitive to other load on the host.
     print(f'{"stage":<12}{"min s":>9}{"median s":>10}{"cpu s":>9}'
-          f'{"min / gemm":>12}{"med / gemm":>12}')
+          f'{"min / gemm":>12}{"med / gemm":>12}{"cpu / gemm":>12}')
     for stage in report['seconds']:
         print(f'{stage:<12}{report["seconds"][stage]:>9.3f}'
               f'{report["median_seconds"][stage]:>10.3f}'
               f'{report["cpu_seconds"][stage]:>9.3f}'
               f'{report["ratio_to_gemm"][stage]:>12.3f}'
-              f'{report["median_ratio_to_gemm"][stage]:>12.3f}')
+              f'{report["median_ratio_to_gemm"][stage]:>12.3f}'
+              f'{report["cpu_ratio_to_gemm"][stage]:>12.3f}')
     if 'total' in out:
         print(f'end to end / bare GEMM: {report["ratio_to_gemm"]["total"]:.3f}'
               f' (min), {report["median_ratio_to_gemm"]["total"]:.3f} '
-              f'(median); goal <= {GOAL_RATIO}')
+              f'(median), {report["cpu_ratio_to_gemm"]["total"]:.3f} (CPU '
+              f'time); goal <= {GOAL_RATIO}')
         for name in ('rank1', 'mAP', 'mINP'):
             print(f'{name:<12}{report[name]:>10.4f}')
     for key in ('full_vs_chunked_max_diff', 'metric_vs_total_max_diff'):
