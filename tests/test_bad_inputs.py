@@ -274,3 +274,87 @@ def test_out_of_range_window():
     # In range, a window may wrap past the last channel.
     assert FixedChannelWindowAttention(
         8, windows=[(6, 3), (2, 1)]).windows == [(2, 1), (6, 3)]
+
+
+# Issue 15: mistakes mmengine passes over without a word. -------------------
+# 13. -----------------------------------------------------------------------
+def test_top_level_config_key_typo():
+    from mmattn.engine.training_options import check_config_keys
+    for typo, meant in (('trian_cfg', 'train_cfg'),
+                        ('custom_hook', 'custom_hooks')):
+        with pytest.raises(KeyError,
+                           match=rf"cfg.py: top-level key '{typo}' is not "
+                           rf"read by mmengine's Runner, which would ignore "
+                           rf"it; did you mean '{meant}'\?"):
+            check_config_keys(Config({typo: dict()}), 'cfg.py')
+
+
+# 14. -----------------------------------------------------------------------
+def test_env_cfg_key_typo():
+    from mmattn.engine.training_options import check_config_keys
+    with pytest.raises(KeyError,
+                       match=r"cfg.py: env_cfg has no key 'cudnn_benchmrk'; "
+                       r"did you mean 'cudnn_benchmark'\?"):
+        check_config_keys(
+            Config(dict(env_cfg=dict(cudnn_benchmrk=True))), 'cfg.py')
+
+
+# 15. -----------------------------------------------------------------------
+def test_hook_argument_typo_fails_at_build():
+    from mmattn.engine.training_options import check_hook_arguments
+    cfg = Config(dict(default_scope='mmattn', default_hooks=dict(
+        checkpoint=dict(type='CheckpointHook', interva=1))))
+    with pytest.raises(TypeError,
+                       match=r"cfg.py: default_hooks.checkpoint "
+                       r"\(CheckpointHook\) has no argument 'interva'; "
+                       r"did you mean 'interval'\?"):
+        check_hook_arguments(cfg, 'cfg.py')
+
+
+# 16. --resume with nothing to resume: a WARNING, training starts from
+# scratch (mmengine's auto-resume; a requeued job may always pass --resume),
+# a missing --resume PATH is an error: tests/tools/test_train_reliability.py
+# ::test_resume_with_nothing_to_resume_says_so and
+# ::test_resume_of_a_missing_file_is_refused.
+
+
+# 17. -----------------------------------------------------------------------
+def test_resuming_a_checkpoint_of_another_model():
+    from types import SimpleNamespace
+
+    from mmattn.engine.hooks import ResumeCheckHook
+    model = torch.nn.Linear(4, 3)
+    runner = SimpleNamespace(model=model, _resume=True,
+                             _load_from='epoch_9.pth', work_dir='w')
+    other = dict(state_dict=torch.nn.Linear(4, 7).state_dict())
+    with pytest.raises(RuntimeError,
+                       match=r"cannot resume from 'epoch_9.pth': the "
+                       r"checkpoint is of another model than the config "
+                       r"builds \(2 of another shape: weight \(7, 4\) in the "
+                       r"checkpoint, \(3, 4\) in the model, bias"):
+        ResumeCheckHook().after_load_checkpoint(runner, other)
+
+
+# 18. -----------------------------------------------------------------------
+def test_other_image_formats_in_a_market_folder(tmp_path):
+    folder = osp.join(tmp_path, 'bounding_box_train')
+    write_image(folder, QUERY_NAME)
+    write_image(folder, '0003_c1s1_000001_00.png')
+    write_image(folder, '0004_c1s1_000001_00.jpeg')
+    with pytest.warns(UserWarning,
+                      match=r"Market1501: skipping 2 image\(s\) in "
+                      r"'.*bounding_box_train' that are not \.jpg files as "
+                      r"the release has them: 0003_c1s1_000001_00\.png, "
+                      r"0004_c1s1_000001_00\.jpeg"):
+        assert len(Market1501(str(tmp_path))) == 1
+
+
+# 19. -----------------------------------------------------------------------
+def test_camera_zero_in_a_market_file_name(tmp_path):
+    write_image(osp.join(tmp_path, 'bounding_box_train'),
+                '0002_c0s1_000451_03.jpg')
+    with pytest.raises(ValueError,
+                       match=r"Market1501: '.*0002_c0s1_000451_03\.jpg' has "
+                       r"camera 0; the cameras of this release are numbered "
+                       r"from 1"):
+        Market1501(str(tmp_path))
