@@ -93,6 +93,22 @@ def test_sdpa_handle_multi_head():
     assert result['flops'] == 1 * 3 * 5 * 7 * (4 + 6)
 
 
+class BatchedProducts(nn.Module):
+
+    def forward(self, x):
+        # x: (1, 2, 3, 4) -> batches (2, 3, 4) @ (2, 4, 3)
+        a = x[0]
+        b = a.transpose(1, 2)
+        return torch.baddbmm(a @ b, a, b) + torch.addbmm(a[0] @ b[0], a, b)
+
+
+def test_baddbmm_and_addbmm_count_their_products():
+    result = count_complexity(BatchedProducts(), (2, 3, 4))
+    assert result['flops_by_operator']['baddbmm'] == 2 * 3 * 4 * 3
+    assert result['flops_by_operator']['addbmm'] == 2 * 3 * 4 * 3
+    assert result['flops_by_operator']['matmul'] == 2 * 3 * 4 * 3 + 3 * 4 * 3
+
+
 def test_product_sum_counts_one_multiply_add_per_term():
     result = count_complexity(ProductSum(), (4, 5, 3))
     terms = 1 * 2 * 2 * 9 * 5 * 3  # numel of the product
