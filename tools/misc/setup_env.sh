@@ -16,7 +16,9 @@ if [ ! -x "$VENV/bin/python" ]; then
   step "creating virtualenv $VENV"
   "$PYTHON" -m venv "$VENV" || fail "python3 -m venv $VENV"
 fi
-PIP="$VENV/bin/python -m pip --disable-pip-version-check"
+# pip_run: pip without this machine's harmless "Location ... is ignored"
+# warnings (tools/misc/pip_filter.sh says why they appear).
+source tools/misc/pip_filter.sh
 
 reqs=$(mktemp)
 trap 'rm -f "$reqs"' EXIT
@@ -30,8 +32,8 @@ then
   sed -i '/^mmcv-lite/d' "$reqs"
 fi
 step "installing requirements (torch from local wheels; quick when present)"
-$PIP install -q -r "$reqs" || fail "pip install -r requirements/runtime.txt requirements/tests.txt"
+pip_run "$VENV/bin/python" install -q -r "$reqs" || fail "pip install -r requirements/runtime.txt requirements/tests.txt"
 step "installing mmattn (editable)"
-$PIP install -q --no-deps --no-build-isolation -e . || fail "pip install -e ."
+pip_run "$VENV/bin/python" install -q --no-deps --no-build-isolation -e . || fail "pip install -e ."
 $VENV/bin/python -c "import mmattn, torch, mmengine, mmpretrain; print('[setup_env] ok: mmattn', mmattn.__version__, 'torch', torch.__version__)" \
   || fail "import check"
