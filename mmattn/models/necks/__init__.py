@@ -1,4 +1,4 @@
-from .bnneck import BNNeck
+from .bnneck import BNNeck, PoolingNeck
 from .face_embedding import FaceEmbeddingNeck
 
-__all__ = ['BNNeck', 'FaceEmbeddingNeck']
+__all__ = ['BNNeck', 'PoolingNeck', 'FaceEmbeddingNeck']

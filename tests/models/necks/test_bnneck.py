@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from mmattn.models.necks import BNNeck
+from mmattn.models.necks import BNNeck, PoolingNeck
 
 
 @pytest.mark.parametrize('pooling', ['avg', 'max', 'gem'])
@@ -23,3 +23,16 @@ def test_pooling_and_bn(pooling):
 def test_bad_pooling():
     with pytest.raises(ValueError, match='pooling'):
         BNNeck(4, pooling='mean')
+    with pytest.raises(ValueError, match='BNNeck: pooling'):
+        BNNeck(4, pooling='sum')
+
+
+def test_pooling_neck_has_no_bottleneck():
+    neck = PoolingNeck(pooling='max')
+    x = torch.rand(2, 6, 4, 3)
+    pre, post = neck([x])
+    assert pre is post
+    torch.testing.assert_close(pre, x.amax((2, 3)))
+    assert not list(neck.parameters())
+    with pytest.raises(ValueError, match="PoolingNeck: pooling"):
+        PoolingNeck(pooling='sum')
