@@ -1,4 +1,5 @@
-"""mmattn: attention methods (DA, DCS, CSA, StRA, AutoLA/HOGA) as OpenMMLab components.
+"""mmattn: attention methods (DA, DCS, CSA, StRA, AutoLA/HOGA) as OpenMMLab
+components.
 
 Importing ``mmattn`` creates its registries, so a config of another
 OpenMMLab project can use ``custom_imports=dict(imports=['mmattn'])`` and

@@ -105,8 +105,8 @@ def main():
     metrics = runner.test()
     if args.out is not None and runner.rank == 0:
         with open(osp.splitext(args.out)[0] + '.json', 'w') as f:
-            json.dump({k: _json_value(v)
-                       for k, v in metrics.items()}, f, indent=2)
+            values = {k: _json_value(v) for k, v in metrics.items()}
+            json.dump(values, f, indent=2)
 
 
 if __name__ == '__main__':

@@ -86,9 +86,8 @@ def main():
     if cfg.resume:
         # A checkpoint of another model: an error naming the keys before
         # the first step, not a size error inside the optimiser.
-        cfg.custom_hooks = list(cfg.get('custom_hooks') or []) + [
-            dict(type='mmattn.ResumeCheckHook')
-        ]
+        hooks = list(cfg.get('custom_hooks') or [])
+        cfg.custom_hooks = hooks + [dict(type='mmattn.ResumeCheckHook')]
 
     if 'runner_type' not in cfg:
         runner = Runner.from_cfg(cfg)

@@ -1,4 +1,5 @@
-"""The base of every Re-ID dataset: parse a release layout into train / query / gallery."""
+"""The base of every Re-ID dataset: parse a release layout into train /
+query / gallery."""
 import contextlib
 import multiprocessing
 import os
@@ -21,8 +22,8 @@ SPLITS = ('train', 'query', 'gallery', 'test')
 
 #: Extensions of image files: one of these that is not the release's own
 #: (a ``.png`` among Market-1501's ``.jpg``) is passed over with a warning.
-IMAGE_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.bmp', '.tif', '.tiff',
-                    '.webp', '.ppm', '.pgm')
+IMAGE_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.bmp', '.tif', '.tiff', '.webp',
+                    '.ppm', '.pgm')
 
 
 def check_camera(dataset: str, cam: int, source: str) -> int:
@@ -107,8 +108,9 @@ class EpochSeededSampling:
         if current is None:
             return None
         seed, epoch = current
-        return int(np.random.SeedSequence(
-            [seed % 2**63, epoch, int(idx)]).generate_state(1)[0])
+        return int(
+            np.random.SeedSequence([seed % 2**63, epoch,
+                                    int(idx)]).generate_state(1)[0])
 
     def __getitem__(self, idx: int):
         seed = self.sample_seed(idx)
@@ -124,10 +126,11 @@ class BaseReIDDataset(EpochSeededSampling, BaseDataset):
 
     Subclasses say where each split lives and how a file name encodes the
     person id and camera: their ``parse_split(split)`` returns the records
-    (path, pid, 0-based camera) of ``'train'``, ``'query'`` or ``'gallery'``. This class validates the
-    result, relabels training identities contiguously and builds mmengine
-    data infos with the keys ``img_path``, ``gt_label`` (person id),
-    ``camera_id`` (0-based) and ``is_query``. Its augmentations are a
+    (path, pid, 0-based camera) of ``'train'``, ``'query'`` or
+    ``'gallery'``. This class validates the result, relabels training
+    identities contiguously and builds mmengine data infos with the keys
+    ``img_path``, ``gt_label`` (person id), ``camera_id`` (0-based) and
+    ``is_query``. Its augmentations are a
     function of (seed, epoch, sample index) during training
     (:class:`EpochSeededSampling`).
 
@@ -171,8 +174,11 @@ class BaseReIDDataset(EpochSeededSampling, BaseDataset):
                     f'{type(self).__name__}: the {part!r} split under '
                     f'{self.data_root!r} has no images')
             data_list += [
-                dict(img_path=path, gt_label=pid, camera_id=cam,
-                     is_query=part == 'query') for path, pid, cam in records
+                dict(
+                    img_path=path,
+                    gt_label=pid,
+                    camera_id=cam,
+                    is_query=part == 'query') for path, pid, cam in records
             ]
         if self.relabel:
             pids = sorted({info['gt_label'] for info in data_list})
@@ -180,8 +186,10 @@ class BaseReIDDataset(EpochSeededSampling, BaseDataset):
             for info in data_list:
                 info['gt_label'] = label_of[info['gt_label']]
         self._metainfo.update(
-            num_ids=len({info['gt_label'] for info in data_list}),
-            num_cameras=len({info['camera_id'] for info in data_list}))
+            num_ids=len({info['gt_label']
+                         for info in data_list}),
+            num_cameras=len({info['camera_id']
+                             for info in data_list}))
         return data_list
 
     def prepare_data(self, idx: int):
@@ -198,7 +206,7 @@ class BaseReIDDataset(EpochSeededSampling, BaseDataset):
                 'dataset release') from error
 
     def get_identities(self) -> List[int]:
-        """Person id of every sample, in index order (for identity samplers)."""
+        """Person id of every sample, in index order (identity samplers)."""
         return [self.get_data_info(i)['gt_label'] for i in range(len(self))]
 
     def check_dir(self, path: str) -> str:
@@ -210,8 +218,11 @@ class BaseReIDDataset(EpochSeededSampling, BaseDataset):
                 f'{self.data_root!r}) does not exist')
         return path
 
-    def parse_folder(self, folder: str, pattern: str,
-                     extensions: Tuple[str, ...] = ('.jpg', )) -> List[Record]:
+    def parse_folder(
+        self,
+        folder: str,
+        pattern: str,
+        extensions: Tuple[str, ...] = ('.jpg', )) -> List[Record]:
         """Parse every image file of ``folder`` with a file-name regex.
 
         ``pattern`` must have the groups ``pid`` and ``cam`` (1-based camera).
@@ -242,9 +253,9 @@ class BaseReIDDataset(EpochSeededSampling, BaseDataset):
                 continue
             records.append((osp.join(folder, name), pid, cam))
         if other_images:
-            shown = ', '.join(other_images[:5]) + (
-                f' and {len(other_images) - 5} more'
-                if len(other_images) > 5 else '')
+            shown = ', '.join(
+                other_images[:5]) + (f' and {len(other_images) - 5} more'
+                                     if len(other_images) > 5 else '')
             warnings.warn(
                 f'{type(self).__name__}: skipping {len(other_images)} '
                 f'image(s) in {folder!r} that are not {"/".join(extensions)}'
@@ -296,7 +307,8 @@ class CUHK03NP(Market1501):
 
     def parse_split(self, split: str) -> List[Record]:
         return self.parse_folder(
-            osp.join(self.subset, self.FOLDERS[split]), self.PATTERN,
+            osp.join(self.subset, self.FOLDERS[split]),
+            self.PATTERN,
             extensions=('.png', ))
 
 
@@ -313,13 +325,16 @@ class MSMT17(BaseReIDDataset):
         use_val_in_train (bool): Train on ``list_train`` + ``list_val`` (the
             common practice, the default) or on ``list_train`` only.
     """
-    LISTS = dict(train=('train', ['list_train.txt', 'list_val.txt']),
-                 query=('test', ['list_query.txt']),
-                 gallery=('test', ['list_gallery.txt']))
+    LISTS = dict(
+        train=('train', ['list_train.txt', 'list_val.txt']),
+        query=('test', ['list_query.txt']),
+        gallery=('test', ['list_gallery.txt']))
     LINE = re.compile(
         r'(?P<path>\d+/\d+_\d+_(?P<cam>\d+)_\S+\.jpg)\s+(?P<pid>\d+)')
 
-    def __init__(self, data_root: str, use_val_in_train: bool = True,
+    def __init__(self,
+                 data_root: str,
+                 use_val_in_train: bool = True,
                  **kwargs):
         self.use_val_in_train = use_val_in_train
         super().__init__(data_root=data_root, **kwargs)
@@ -343,7 +358,8 @@ class MSMT17(BaseReIDDataset):
                     if match is None:
                         raise ValueError(
                             f'MSMT17: {list_file}:{line_no}: expected '
-                            '"<pid>/<pid>_<index>_<camera>_<...>.jpg <pid>", got '
+                            '"<pid>/<pid>_<index>_<camera>_<...>.jpg <pid>", '
+                            'got '
                             f'{line.strip()!r}')
                     path = osp.join(folder, match['path'])
                     cam = check_camera('MSMT17', int(match['cam']),

@@ -25,8 +25,9 @@ import warnings
 
 import numpy as np
 import torch
-from mmengine.fileio import LocalBackend, register_backend
+from mmengine.fileio import LocalBackend
 from mmengine.fileio import io as mmengine_io
+from mmengine.fileio import register_backend
 from mmengine.logging import HistoryBuffer
 from mmengine.runner import checkpoint as mmengine_checkpoint
 from mmengine.runner.checkpoint import CheckpointLoader
@@ -66,7 +67,6 @@ copyreg.pickle(HistoryBuffer, _reduce_history_buffer)
 #: Types an mmengine checkpoint may hold besides tensors and builtins.
 SAFE_GLOBALS = [HistoryBuffer] + _numpy_globals()
 
-
 #: What to do instead of allow-listing a refused global.
 SAFE_ALTERNATIVES = (
     'Do not allow-list it (torch.serialization.add_safe_globals, '
@@ -97,8 +97,9 @@ def _refusal_reason(message: str) -> str:
     lines = [
         line.strip() for line in _TORCH_ADVICE.sub('', message).splitlines()
     ]
-    detail = ' '.join(line for line in lines if line and
-                      not line.startswith('Weights only load failed'))
+    detail = ' '.join(
+        line for line in lines
+        if line and not line.startswith('Weights only load failed'))
     return detail or 'its pickle holds something other than plain weights'
 
 
@@ -130,8 +131,9 @@ def weights_only_load(f, map_location=None, **kwargs):
             'mmattn loads checkpoints only with torch.load(weights_only=True)'
             '; weights_only=False and a custom pickle_module are refused. ' +
             SAFE_ALTERNATIVES)
-    name = f if isinstance(f, (str, os.PathLike)) else getattr(
-        f, 'name', '<stream>')
+    name = f if isinstance(f,
+                           (str,
+                            os.PathLike)) else getattr(f, 'name', '<stream>')
     try:
         return torch.load(
             f, map_location=map_location, weights_only=True, **kwargs)
@@ -240,7 +242,9 @@ class AtomicLocalBackend(LocalBackend):
         folder = osp.dirname(osp.abspath(filepath))
         os.makedirs(folder, exist_ok=True)
         fd, tmp_path = tempfile.mkstemp(
-            dir=folder, prefix='.' + osp.basename(filepath) + '.', suffix='.tmp')
+            dir=folder,
+            prefix='.' + osp.basename(filepath) + '.',
+            suffix='.tmp')
         try:
             with os.fdopen(fd, 'wb') as f:
                 f.write(obj)

@@ -12,7 +12,6 @@ from mmengine.config import Config, DictAction
 from mmengine.logging import print_log
 from mmengine.runner import Runner
 
-
 #: ``--amp`` values and the dtype each one trains in.
 AMP_DTYPES = dict(
     fp16='float16', float16='float16', bf16='bfloat16', bfloat16='bfloat16')
@@ -114,7 +113,8 @@ def enable_sync_bn(cfg: Config) -> None:
         print_log(
             '--sync-bn has an effect only in distributed runs '
             '(tools/dist_train.sh); this run keeps plain BatchNorm',
-            logger='current', level=logging.WARNING)
+            logger='current',
+            level=logging.WARNING)
     elif not torch.cuda.is_available():
         # The conversion happens, then DDP refuses the model.
         print_log(
@@ -122,7 +122,8 @@ def enable_sync_bn(cfg: Config) -> None:
             'synchronises GPU tensors, and DistributedDataParallel will '
             'refuse the converted model ("SyncBatchNorm layers only work '
             'with GPU modules"). Train on GPUs or drop --sync-bn.',
-            logger='current', level=logging.WARNING)
+            logger='current',
+            level=logging.WARNING)
     hooks = cfg.get('custom_hooks') or []
     if not any(h.get('type') == 'SyncBatchNormCheckHook' for h in hooks):
         hooks.append(dict(type='SyncBatchNormCheckHook'))
@@ -236,8 +237,8 @@ def fit_schedulers_to_training(cfg: Config) -> None:
         entries = [entries] if single else list(entries)
         kept = []
         for index, scheduler in enumerate(entries):
-            where = 'param_scheduler' + (f'.{group}' if group else '') + (
-                '' if single else f'[{index}]')
+            where = 'param_scheduler' + (f'.{group}' if group else
+                                         '') + ('' if single else f'[{index}]')
             by_epoch = scheduler.get('by_epoch', True)
             length = max_epochs if by_epoch else max_iters
             if length is None:  # epochs of an iteration-based loop
@@ -404,8 +405,9 @@ def check_cfg_options(cfg: Config, options: dict) -> None:
 
 
 #: Top-level keys OpenMMLab tools read besides the Runner's.
-TOOL_CFG_KEYS = {'custom_imports', 'auto_scale_lr', 'tta_model',
-                 'tta_pipeline'}
+TOOL_CFG_KEYS = {
+    'custom_imports', 'auto_scale_lr', 'tta_model', 'tta_pipeline'
+}
 #: Keys of ``env_cfg`` that mmengine's ``Runner.setup_env`` reads.
 ENV_CFG_KEYS = {'cudnn_benchmark', 'mp_cfg', 'dist_cfg', 'resource_limit'}
 
@@ -416,8 +418,7 @@ def _typo_distance(a: str, b: str) -> int:
     for i, ca in enumerate(a, 1):
         row = [i] + [0] * len(b)
         for j, cb in enumerate(b, 1):
-            row[j] = min(prev[j] + 1, row[j - 1] + 1,
-                         prev[j - 1] + (ca != cb))
+            row[j] = min(prev[j] + 1, row[j - 1] + 1, prev[j - 1] + (ca != cb))
             if (i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb):
                 row[j] = min(row[j], prev2[j - 2] + 1)
         prev2, prev = prev, row
@@ -479,9 +480,10 @@ def check_config_keys(cfg: Config, source: str = 'config') -> None:
     env_cfg = cfg.get('env_cfg') or {}
     _known_keys('env_cfg', env_cfg, ENV_CFG_KEYS, source)
     mp_keys = set(inspect.signature(set_multi_processing).parameters)
-    _known_keys('env_cfg.mp_cfg', env_cfg.get('mp_cfg') or {},
-                mp_keys - {'distributed'}, source)
-    _known_keys('randomness', cfg.get('randomness') or {},
+    _known_keys('env_cfg.mp_cfg',
+                env_cfg.get('mp_cfg') or {}, mp_keys - {'distributed'}, source)
+    _known_keys('randomness',
+                cfg.get('randomness') or {},
                 set(inspect.signature(set_random_seed).parameters), source)
 
 
@@ -504,8 +506,11 @@ def _hook_arguments(cls) -> Optional[set]:
     unknown ones on to something this check does not know."""
     from mmengine.hooks import CheckpointHook, EMAHook
     params = inspect.signature(cls.__init__).parameters
-    names = {n for n, p in params.items() if n != 'self' and p.kind not in (
-        p.VAR_POSITIONAL, p.VAR_KEYWORD)}
+    names = {
+        n
+        for n, p in params.items()
+        if n != 'self' and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+    }
     if not any(p.kind == p.VAR_KEYWORD for p in params.values()):
         return names
     if issubclass(cls, CheckpointHook):
@@ -514,8 +519,10 @@ def _hook_arguments(cls) -> Optional[set]:
         # at the first save, after a whole epoch.
         return names
     if issubclass(cls, EMAHook):
-        return names | {'ema_type', 'momentum', 'interval', 'device',
-                        'update_buffers', 'gamma'}
+        return names | {
+            'ema_type', 'momentum', 'interval', 'device', 'update_buffers',
+            'gamma'
+        }
     return None
 
 

@@ -40,37 +40,39 @@ def test_market1501_splits_relabel_and_protocol(market_root):
 
 def test_market1501_name_parsing(tmp_path):
     root = str(tmp_path)
-    write_images(osp.join(root, 'bounding_box_train'),
-                 ['0002_c1s1_000451_03.jpg', '0007_c6s3_012345_01.jpg'])
+    write_images(
+        osp.join(root, 'bounding_box_train'),
+        ['0002_c1s1_000451_03.jpg', '0007_c6s3_012345_01.jpg'])
     write_images(osp.join(root, 'query'), ['0002_c3s2_000111_00.jpg'])
-    write_images(osp.join(root, 'bounding_box_test'),
-                 ['0002_c1s1_000452_01.jpg', '-1_c2s1_000001_00.jpg'])
+    write_images(
+        osp.join(root, 'bounding_box_test'),
+        ['0002_c1s1_000452_01.jpg', '-1_c2s1_000001_00.jpg'])
     open(osp.join(root, 'bounding_box_train', 'Thumbs.db'), 'w').close()
     train = Market1501(root)
-    assert [(i['gt_label'], i['camera_id']) for i in train] == [(0, 0),
-                                                               (1, 5)]
+    assert [(i['gt_label'], i['camera_id']) for i in train] == [(0, 0), (1, 5)]
     query = Market1501(root, split='query')
     assert query[0]['gt_label'] == 2 and query[0]['camera_id'] == 2
 
 
 def test_duke_and_cuhk03np_layouts(tmp_path):
     duke = str(tmp_path / 'duke')
-    write_images(osp.join(duke, 'bounding_box_train'),
-                 ['0001_c2_f0046182.jpg', '0005_c1_f0000001.jpg'])
+    write_images(
+        osp.join(duke, 'bounding_box_train'),
+        ['0001_c2_f0046182.jpg', '0005_c1_f0000001.jpg'])
     write_images(osp.join(duke, 'query'), ['0010_c3_f0000002.jpg'])
-    write_images(osp.join(duke, 'bounding_box_test'),
-                 ['0010_c5_f0000003.jpg'])
+    write_images(osp.join(duke, 'bounding_box_test'), ['0010_c5_f0000003.jpg'])
     ds = DukeMTMCReID(duke, split='test')
     assert [(i['gt_label'], i['camera_id'], i['is_query']) for i in ds] == \
         [(10, 2, True), (10, 4, False)]
 
     cuhk = str(tmp_path / 'cuhk03-np')
     for subset in ('detected', 'labeled'):
-        write_images(osp.join(cuhk, subset, 'bounding_box_train'),
-                     ['0001_c1_1.png', '0001_c2_2.png', '0003_c1_1.png'])
+        write_images(
+            osp.join(cuhk, subset, 'bounding_box_train'),
+            ['0001_c1_1.png', '0001_c2_2.png', '0003_c1_1.png'])
         write_images(osp.join(cuhk, subset, 'query'), ['0100_c1_1.png'])
-        write_images(osp.join(cuhk, subset, 'bounding_box_test'),
-                     ['0100_c2_3.png'])
+        write_images(
+            osp.join(cuhk, subset, 'bounding_box_test'), ['0100_c2_3.png'])
     train = CUHK03NP(cuhk, subset='labeled')
     assert sorted({i['gt_label'] for i in train}) == [0, 1]
     assert train[0]['img_path'].endswith(
@@ -80,13 +82,16 @@ def test_duke_and_cuhk03np_layouts(tmp_path):
 
 
 def write_msmt17(root, lines=None):
-    write_images(osp.join(root, 'train', '0000'),
-                 ['0000_000_01_0303morning_0015_0.jpg'])
-    write_images(osp.join(root, 'train', '0001'),
-                 ['0001_002_05_0303noon_0016_1.jpg'])
-    write_images(osp.join(root, 'test', '0000'),
-                 ['0000_000_03_0303morning_0001_0.jpg',
-                  '0000_001_07_0303noon_0002_0.jpg'])
+    write_images(
+        osp.join(root, 'train', '0000'),
+        ['0000_000_01_0303morning_0015_0.jpg'])
+    write_images(
+        osp.join(root, 'train', '0001'), ['0001_002_05_0303noon_0016_1.jpg'])
+    write_images(
+        osp.join(root, 'test', '0000'), [
+            '0000_000_03_0303morning_0001_0.jpg',
+            '0000_001_07_0303noon_0002_0.jpg'
+        ])
     lists = dict(
         list_train=['0000/0000_000_01_0303morning_0015_0.jpg 0'],
         list_val=['0001/0001_002_05_0303noon_0016_1.jpg 1'],
@@ -102,12 +107,11 @@ def test_msmt17_list_files(tmp_path):
     root = str(tmp_path)
     write_msmt17(root)
     train = MSMT17(root)
-    assert [(i['gt_label'], i['camera_id']) for i in train] == [(0, 0),
-                                                               (1, 4)]
+    assert [(i['gt_label'], i['camera_id']) for i in train] == [(0, 0), (1, 4)]
     assert len(MSMT17(root, use_val_in_train=False)) == 1
     test = MSMT17(root, split='test')
     assert [(i['camera_id'], i['is_query']) for i in test] == [(2, True),
-                                                              (6, False)]
+                                                               (6, False)]
     assert osp.isfile(test[0]['img_path'])
 
 
@@ -126,8 +130,9 @@ def test_missing_root_and_folder(tmp_path):
 
 
 def test_malformed_file_name_is_named(tmp_path):
-    write_images(osp.join(tmp_path, 'bounding_box_train'),
-                 ['0002_c1s1_000451_03.jpg', 'person7.jpg'])
+    write_images(
+        osp.join(tmp_path, 'bounding_box_train'),
+        ['0002_c1s1_000451_03.jpg', 'person7.jpg'])
     with pytest.raises(ValueError, match=r'person7\.jpg.*expected pattern'):
         Market1501(str(tmp_path))
 
@@ -148,16 +153,17 @@ def test_unreadable_image_names_the_file(tmp_path):
     os.makedirs(folder)
     with open(osp.join(folder, '0002_c1s1_000451_03.jpg'), 'wb') as f:
         f.write(b'not a jpeg at all')
-    ds = Market1501(
-        str(tmp_path), pipeline=[dict(type='LoadImageFromFile')])
+    ds = Market1501(str(tmp_path), pipeline=[dict(type='LoadImageFromFile')])
     with pytest.raises(Exception, match='0002_c1s1_000451_03.jpg'):
         ds[0]
 
 
 def test_other_image_formats_are_skipped_with_a_warning(tmp_path):
     folder = osp.join(tmp_path, 'bounding_box_train')
-    write_images(folder, ['0002_c1s1_000451_03.jpg', '0003_c1s1_000001_00.png',
-                          '0004_c2s1_000002_00.jpeg'])
+    write_images(folder, [
+        '0002_c1s1_000451_03.jpg', '0003_c1s1_000001_00.png',
+        '0004_c2s1_000002_00.jpeg'
+    ])
     open(osp.join(folder, 'Thumbs.db'), 'w').close()  # not an image: quiet
     with pytest.warns(UserWarning) as record:
         train = Market1501(str(tmp_path))
@@ -169,11 +175,14 @@ def test_other_image_formats_are_skipped_with_a_warning(tmp_path):
 
 
 def test_camera_zero_is_an_error_naming_the_file(tmp_path):
-    write_images(osp.join(tmp_path, 'bounding_box_train'),
-                 ['0002_c1s1_000451_03.jpg', '0003_c0s1_000001_00.jpg'])
-    with pytest.raises(ValueError, match=r"0003_c0s1_000001_00\.jpg' has "
-                       r'camera 0; the cameras of this release are numbered '
-                       r'from 1'):
+    write_images(
+        osp.join(tmp_path, 'bounding_box_train'),
+        ['0002_c1s1_000451_03.jpg', '0003_c0s1_000001_00.jpg'])
+    with pytest.raises(
+            ValueError,
+            match=r"0003_c0s1_000001_00\.jpg' has "
+            r'camera 0; the cameras of this release are numbered '
+            r'from 1'):
         Market1501(str(tmp_path))
 
 
@@ -206,8 +215,7 @@ def test_augmentation_is_a_function_of_seed_epoch_and_index(market_root):
     first = [augmented(train, i) for i in range(4)]
     np.random.seed(99)  # whatever the process drew before
     # Another dataset object (a restarted worker), another order.
-    assert all((augmented(other, i) == first[i]).all()
-               for i in (3, 1, 0, 2))
+    assert all((augmented(other, i) == first[i]).all() for i in (3, 1, 0, 2))
     other.set_epoch_seed(3, 2)
     assert any((augmented(other, i) != first[i]).any() for i in range(4))
     # In the main process the global generators are left as they were.
@@ -230,8 +238,12 @@ def test_persistent_workers_follow_the_epoch(market_root):
     ]
     train = Market1501(market_root, pipeline=pipeline)
     loader = torch.utils.data.DataLoader(
-        train, batch_size=None, sampler=[0, 1], num_workers=2,
-        persistent_workers=True, collate_fn=lambda x: x['inputs'])
+        train,
+        batch_size=None,
+        sampler=[0, 1],
+        num_workers=2,
+        persistent_workers=True,
+        collate_fn=lambda x: x['inputs'])
 
     def epoch(index):
         train.set_epoch_seed(0, index)

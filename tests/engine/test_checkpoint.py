@@ -40,8 +40,8 @@ def test_mmengine_state_loads_with_weights_only(tmp_path):
 def test_crafted_checkpoint_is_refused_before_running_code(tmp_path):
     marker = str(tmp_path / 'pwned')
     path = str(tmp_path / 'evil.pth')
-    torch.save(dict(state_dict=dict(w=torch.ones(1)), x=RunsCode(marker)),
-               path)
+    torch.save(
+        dict(state_dict=dict(w=torch.ones(1)), x=RunsCode(marker)), path)
     with pytest.raises(UnsafeCheckpointError, match='evil.pth'):
         load_checkpoint_safely(path)
     # Through mmengine's own API (what Runner.load_checkpoint/resume use).
@@ -75,8 +75,8 @@ def test_checkpoints_are_written_atomically(tmp_path, monkeypatch):
 def evil_checkpoint(tmp_path, name='evil.pth'):
     marker = str(tmp_path / 'pwned')
     path = str(tmp_path / name)
-    torch.save(dict(state_dict=dict(w=torch.ones(1)), x=RunsCode(marker)),
-               path)
+    torch.save(
+        dict(state_dict=dict(w=torch.ones(1)), x=RunsCode(marker)), path)
     return path, marker
 
 
@@ -117,8 +117,9 @@ def test_url_checkpoints_are_weights_only(tmp_path, monkeypatch):
     cache = tmp_path / 'torch_home' / 'hub' / 'checkpoints'
     cache.mkdir(parents=True)
     _, marker = evil_checkpoint(cache, 'evil_url.pth')
-    torch.save(dict(state_dict=dict(weight=torch.full((1, 1), 2.))),
-               str(cache / 'good_url.pth'))
+    torch.save(
+        dict(state_dict=dict(weight=torch.full((1, 1), 2.))),
+        str(cache / 'good_url.pth'))
     linear = torch.nn.Linear(1, 1)
     load_checkpoint(linear, 'https://example.invalid/good_url.pth')
     assert linear.weight.item() == 2.
@@ -162,11 +163,12 @@ def test_plain_import_protects_other_projects_tools(tmp_path):
         except Exception as error:
             print(type(error).__name__)
     """)
-    result = subprocess.run(
-        [sys.executable, '-c', code],
-        capture_output=True,
-        text=True,
-        env=dict(os.environ, TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD='1'))
+    result = subprocess.run([sys.executable, '-c', code],
+                            capture_output=True,
+                            text=True,
+                            env=dict(
+                                os.environ,
+                                TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD='1'))
     assert result.stdout.split()[-1] == 'UnsafeCheckpointError', \
         result.stderr
     assert 'TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD is set' in result.stderr

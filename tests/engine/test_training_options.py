@@ -10,11 +10,11 @@ from unittest import mock
 import pytest
 import torch
 import torch.nn as nn
+from conftest import REPO_ROOT
 from mmengine.config import Config
 from mmengine.model import BaseModel
 from mmengine.runner import Runner
 
-from conftest import REPO_ROOT
 from mmattn.engine import (BF16OptimWrapper, ChannelsLastHook,
                            SyncBatchNormCheckHook, add_performance_arguments,
                            check_cfg_options, enable_amp,
@@ -23,9 +23,11 @@ from mmattn.registry import DATASETS, MODELS
 
 
 def make_cfg(**kwargs):
-    return Config(dict(optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.1)),
-                       env_cfg=dict(dist_cfg=dict(backend='nccl')),
-                       **kwargs))
+    return Config(
+        dict(
+            optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.1)),
+            env_cfg=dict(dist_cfg=dict(backend='nccl')),
+            **kwargs))
 
 
 # ----------------------------------------------------------------- AMP ----
@@ -92,8 +94,8 @@ def test_bad_option_values_name_the_option():
     assert parser.parse_args(['--amp']).amp is True
     assert parser.parse_args(['--amp', 'bf16']).amp == 'bf16'
     assert parser.parse_args([]).amp is None
-    for argv, option in ((['--amp', 'fp8'], '--amp'),
-                         (['--workers', '-1'], '--workers'),
+    for argv, option in ((['--amp', 'fp8'], '--amp'), (['--workers',
+                                                        '-1'], '--workers'),
                          (['--workers', 'two'], '--workers')):
         with mock.patch.object(parser, 'error',
                                side_effect=SystemExit) as error, \
@@ -131,14 +133,16 @@ def test_cpu_torchrun_launch_uses_gloo_and_cpu_ddp():
 
 def loaders_cfg():
     loader = dict(batch_size=2, num_workers=4, persistent_workers=True)
-    return make_cfg(train_dataloader=dict(loader), val_dataloader=dict(loader),
-                    test_dataloader=None)
+    return make_cfg(
+        train_dataloader=dict(loader),
+        val_dataloader=dict(loader),
+        test_dataloader=None)
 
 
 def test_loader_options_reach_every_loader():
     cfg = loaders_cfg()
-    set_dataloader_options(cfg, workers=2, pin_memory=True,
-                           persistent_workers=True)
+    set_dataloader_options(
+        cfg, workers=2, pin_memory=True, persistent_workers=True)
     for key in ('train_dataloader', 'val_dataloader'):
         assert cfg[key].num_workers == 2
         assert cfg[key].pin_memory is True
@@ -153,10 +157,10 @@ def test_loader_options_reach_every_loader():
 def test_bad_loader_options_name_the_option():
     with pytest.raises(ValueError, match='--workers: .* got -1'):
         set_dataloader_options(loaders_cfg(), workers=-1)
-    with pytest.raises(ValueError,
-                       match='--persistent-workers: train_dataloader'):
-        set_dataloader_options(loaders_cfg(), workers=0,
-                               persistent_workers=True)
+    with pytest.raises(
+            ValueError, match='--persistent-workers: train_dataloader'):
+        set_dataloader_options(
+            loaders_cfg(), workers=0, persistent_workers=True)
 
 
 # ------------------------------------------- compile, sync_bn, cfg keys ----
@@ -174,15 +178,19 @@ def test_compile_and_sync_bn_set_the_runner_keys():
 
 def test_cfg_options_accept_the_keys_the_runner_reads():
     cfg = make_cfg()
-    check_cfg_options(cfg, {'sync_bn': 'torch', 'compile.backend': 'eager',
-                            'find_unused_parameters': True})
+    check_cfg_options(
+        cfg, {
+            'sync_bn': 'torch',
+            'compile.backend': 'eager',
+            'find_unused_parameters': True
+        })
     with pytest.raises(KeyError, match='sync_bm'):
         check_cfg_options(cfg, {'sync_bm': 'torch'})
 
 
 def test_sync_bn_check_hook_counts_the_converted_layers():
-    model = nn.Sequential(nn.Conv2d(3, 4, 1), nn.SyncBatchNorm(4),
-                          nn.BatchNorm2d(4))
+    model = nn.Sequential(
+        nn.Conv2d(3, 4, 1), nn.SyncBatchNorm(4), nn.BatchNorm2d(4))
     runner = types.SimpleNamespace(model=model)
     with mock.patch('mmattn.engine.hooks.performance_hooks.print_log') as log:
         SyncBatchNormCheckHook().before_run(runner)
@@ -196,9 +204,11 @@ class ToyConvModel(BaseModel):
     """Conv + BN classifier; records the memory format of what it sees."""
 
     def __init__(self):
-        super().__init__(data_preprocessor=dict(
-            type='mmpretrain.ClsDataPreprocessor', mean=[0.] * 3,
-            std=[255.] * 3))
+        super().__init__(
+            data_preprocessor=dict(
+                type='mmpretrain.ClsDataPreprocessor',
+                mean=[0.] * 3,
+                std=[255.] * 3))
         self.conv = nn.Conv2d(3, 8, 3, padding=1)
         self.bn = nn.BatchNorm2d(8)
         self.fc = nn.Linear(8, 2)
@@ -212,16 +222,17 @@ class ToyConvModel(BaseModel):
         logits = self.fc(feats)
         if mode == 'loss':
             labels = torch.cat([s.gt_label for s in data_samples])
-            return dict(loss=nn.functional.cross_entropy(logits.float(),
-                                                         labels))
+            return dict(
+                loss=nn.functional.cross_entropy(logits.float(), labels))
         return logits
 
 
 def toy_dataset(num_samples=4):
     from mmpretrain.structures import DataSample
     return [
-        dict(inputs=torch.randint(0, 256, (3, 8, 6), dtype=torch.uint8),
-             data_samples=DataSample().set_gt_label(i % 2))
+        dict(
+            inputs=torch.randint(0, 256, (3, 8, 6), dtype=torch.uint8),
+            data_samples=DataSample().set_gt_label(i % 2))
         for i in range(num_samples)
     ]
 
@@ -231,8 +242,9 @@ def test_channels_last_hook_converts_model_and_input_batches():
     ChannelsLastHook().before_run(types.SimpleNamespace(model=model))
     assert model.conv.weight.is_contiguous(memory_format=torch.channels_last)
     data = model.data_preprocessor(
-        dict(inputs=[s['inputs'] for s in toy_dataset()],
-             data_samples=[s['data_samples'] for s in toy_dataset()]), True)
+        dict(
+            inputs=[s['inputs'] for s in toy_dataset()],
+            data_samples=[s['data_samples'] for s in toy_dataset()]), True)
     assert data['inputs'].is_contiguous(memory_format=torch.channels_last)
     assert not data['inputs'].is_contiguous()
 
@@ -242,20 +254,22 @@ def test_runner_trains_with_channels_last_bf16_and_compile(tmp_path):
     the eager backend: inductor needs a minute to compile on this CPU)."""
     MODELS.register_module('ToyConvModel', module=ToyConvModel, force=True)
     DATASETS.register_module('toy_dataset', module=toy_dataset, force=True)
-    cfg = Config(dict(
-        model=dict(type='ToyConvModel'),
-        work_dir=str(tmp_path),
-        train_dataloader=dict(
-            batch_size=2, num_workers=0,
-            sampler=dict(type='DefaultSampler', shuffle=False),
-            dataset=dict(type='toy_dataset')),
-        train_cfg=dict(by_epoch=True, max_epochs=1),
-        optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.1)),
-        compile=dict(backend='eager'),
-        default_scope='mmattn',
-        log_level='WARNING'))
-    prepare_training_config(cfg, amp='bf16', channels_last=True,
-                            compile=True, workers=0)
+    cfg = Config(
+        dict(
+            model=dict(type='ToyConvModel'),
+            work_dir=str(tmp_path),
+            train_dataloader=dict(
+                batch_size=2,
+                num_workers=0,
+                sampler=dict(type='DefaultSampler', shuffle=False),
+                dataset=dict(type='toy_dataset')),
+            train_cfg=dict(by_epoch=True, max_epochs=1),
+            optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.1)),
+            compile=dict(backend='eager'),
+            default_scope='mmattn',
+            log_level='WARNING'))
+    prepare_training_config(
+        cfg, amp='bf16', channels_last=True, compile=True, workers=0)
     runner = Runner.from_cfg(cfg)
     runner.train()
     model = runner.model
@@ -284,17 +298,23 @@ def test_two_process_sync_bn_converts_the_batchnorm_layers(
         'model.head.num_classes=8', 'train_dataloader.num_workers=0',
         'train_dataloader.persistent_workers=False', 'train_cfg.max_epochs=1'
     ]
-    env = dict(os.environ, OMP_NUM_THREADS='1', PORT='29527',
-               PYTHON=sys.executable)
-    result = subprocess.run(
-        ['bash', 'tools/dist_train.sh', config, '2', '--sync-bn',
-         '--no-validate', '--work-dir', str(tmp_path), '--cfg-options',
-         *options], cwd=REPO_ROOT, capture_output=True, text=True, env=env)
+    env = dict(
+        os.environ, OMP_NUM_THREADS='1', PORT='29527', PYTHON=sys.executable)
+    result = subprocess.run([
+        'bash', 'tools/dist_train.sh', config, '2', '--sync-bn',
+        '--no-validate', '--work-dir',
+        str(tmp_path), '--cfg-options', *options
+    ],
+                            cwd=REPO_ROOT,
+                            capture_output=True,
+                            text=True,
+                            env=env)
     log = result.stdout + result.stderr
     assert result.returncode != 0, log[-3000:]
     assert '--sync-bn on CPU processes' in log
-    refusals = re.findall(r'\[rank[01]\]: ValueError: SyncBatchNorm layers '
-                          'only work with GPU modules', log)
+    refusals = re.findall(
+        r'\[rank[01]\]: ValueError: SyncBatchNorm layers '
+        'only work with GPU modules', log)
     assert len(refusals) == 2, log[-3000:]
 
 
@@ -304,8 +324,8 @@ def test_two_process_sync_bn_converts_the_batchnorm_layers(
 def test_top_level_typos_are_refused_naming_file_and_key():
     from mmattn.engine.training_options import check_config_keys
     for typo, meant in (('trian_cfg', 'train_cfg'),
-                        ('custom_hook', 'custom_hooks'),
-                        ('train_dataloder', 'train_dataloader'),
+                        ('custom_hook', 'custom_hooks'), ('train_dataloder',
+                                                          'train_dataloader'),
                         ('param_schedulers', 'param_scheduler')):
         cfg = make_cfg(**{typo: dict()})
         with pytest.raises(KeyError) as err:
@@ -315,55 +335,79 @@ def test_top_level_typos_are_refused_naming_file_and_key():
         assert f'did you mean {meant!r}' in message
     # Helper variables of configs are no typos.
     check_config_keys(
-        make_cfg(train_pipeline=[], test_pipeline=[], data_root='d',
-                 dataset_type='Market1501', da_cfg=dict(), input_size=(2, 1),
-                 custom_imports=dict(imports=[]), _base_=[]), 'ok.py')
+        make_cfg(
+            train_pipeline=[],
+            test_pipeline=[],
+            data_root='d',
+            dataset_type='Market1501',
+            da_cfg=dict(),
+            input_size=(2, 1),
+            custom_imports=dict(imports=[]),
+            _base_=[]), 'ok.py')
 
 
 def test_env_cfg_and_randomness_typos_are_refused():
     from mmattn.engine.training_options import check_config_keys
     cfg = make_cfg()
     cfg.env_cfg.cudnn_benchmrk = True
-    with pytest.raises(KeyError, match=r"cfg.py: env_cfg has no key "
-                       r"'cudnn_benchmrk'; did you mean 'cudnn_benchmark'"):
+    with pytest.raises(
+            KeyError,
+            match=r"cfg.py: env_cfg has no key "
+            r"'cudnn_benchmrk'; did you mean 'cudnn_benchmark'"):
         check_config_keys(cfg, 'cfg.py')
     cfg = make_cfg()
     cfg.env_cfg.mp_cfg = dict(mp_start_metod='fork')
-    with pytest.raises(KeyError, match="env_cfg.mp_cfg has no key "
-                       "'mp_start_metod'; did you mean 'mp_start_method'"):
+    with pytest.raises(
+            KeyError,
+            match="env_cfg.mp_cfg has no key "
+            "'mp_start_metod'; did you mean 'mp_start_method'"):
         check_config_keys(cfg)
     cfg = make_cfg(randomness=dict(seed=0, determinstic=True))
-    with pytest.raises(KeyError, match="randomness has no key "
-                       "'determinstic'; did you mean 'deterministic'"):
+    with pytest.raises(
+            KeyError,
+            match="randomness has no key "
+            "'determinstic'; did you mean 'deterministic'"):
         check_config_keys(cfg)
     cfg = make_cfg(
         randomness=dict(seed=1, deterministic=True, diff_rank_seed=False))
-    cfg.env_cfg.update(cudnn_benchmark=False, resource_limit=4096, mp_cfg=dict(
-        mp_start_method='fork', opencv_num_threads=0))
+    cfg.env_cfg.update(
+        cudnn_benchmark=False,
+        resource_limit=4096,
+        mp_cfg=dict(mp_start_method='fork', opencv_num_threads=0))
     check_config_keys(cfg)
 
 
 def test_hook_argument_typos_fail_before_the_runner_is_built():
     from mmattn.engine.training_options import check_hook_arguments
+
     # CheckpointHook takes **kwargs and would fail only at its first save.
-    cfg = make_cfg(default_scope='mmattn',
-                   default_hooks=dict(checkpoint=dict(
-                       type='CheckpointHook', interva=1)))
-    with pytest.raises(TypeError, match=r"cfg.py: default_hooks.checkpoint "
-                       r"\(CheckpointHook\) has no argument 'interva'; did "
-                       r"you mean 'interval'"):
+    cfg = make_cfg(
+        default_scope='mmattn',
+        default_hooks=dict(checkpoint=dict(type='CheckpointHook', interva=1)))
+    with pytest.raises(
+            TypeError,
+            match=r"cfg.py: default_hooks.checkpoint "
+            r"\(CheckpointHook\) has no argument 'interva'; did "
+            r"you mean 'interval'"):
         check_hook_arguments(cfg, 'cfg.py')
-    cfg = make_cfg(default_scope='mmattn', custom_hooks=[
-        dict(type='EpochSeedHook'), dict(type='FreezeModulesHook',
-                                         paths='backbone', epoch=8)])
-    with pytest.raises(TypeError, match=r"custom_hooks\[1\] "
-                       r"\(FreezeModulesHook\) has no argument 'epoch'"):
+    cfg = make_cfg(
+        default_scope='mmattn',
+        custom_hooks=[
+            dict(type='EpochSeedHook'),
+            dict(type='FreezeModulesHook', paths='backbone', epoch=8)
+        ])
+    with pytest.raises(
+            TypeError,
+            match=r"custom_hooks\[1\] "
+            r"\(FreezeModulesHook\) has no argument 'epoch'"):
         check_hook_arguments(cfg, 'cfg.py')
     # The default runtime's hooks, priorities and unknown types pass.
     cfg = Config.fromfile(
         osp.join(REPO_ROOT, 'configs/reid/demo_dcs_mobilenetv2_synthetic.py'))
-    cfg.custom_hooks = [dict(type='EMAHook', momentum=0.001, priority=49),
-                        dict(type='NoSuchHook', anything=1)]
+    cfg.custom_hooks = [
+        dict(type='EMAHook', momentum=0.001, priority=49),
+        dict(type='NoSuchHook', anything=1)
+    ]
     check_hook_arguments(cfg)
 
 
@@ -371,10 +415,20 @@ def scheduled_cfg(max_epochs, **train_cfg):
     return make_cfg(
         train_cfg=dict(by_epoch=True, max_epochs=max_epochs, **train_cfg),
         param_scheduler=[
-            dict(type='LinearLR', start_factor=0.1, by_epoch=True, begin=0,
-                 end=1, convert_to_iter_based=True),
-            dict(type='CosineAnnealingLR', by_epoch=True, begin=1,
-                 T_max=54, eta_min=1e-5, convert_to_iter_based=True)
+            dict(
+                type='LinearLR',
+                start_factor=0.1,
+                by_epoch=True,
+                begin=0,
+                end=1,
+                convert_to_iter_based=True),
+            dict(
+                type='CosineAnnealingLR',
+                by_epoch=True,
+                begin=1,
+                T_max=54,
+                eta_min=1e-5,
+                convert_to_iter_based=True)
         ])
 
 
@@ -391,22 +445,26 @@ def test_schedulers_after_the_end_of_training_are_left_out():
     assert 'param_scheduler[1] (CosineAnnealingLR) starts at 1' in out
     assert 'train_cfg.max_epochs=1' in out
     # Search configs: a scheduler list per optimiser.
-    cfg = make_cfg(train_cfg=dict(type='BilevelEpochBasedTrainLoop',
-                                  max_epochs=2),
-                   param_scheduler=dict(
-                       weights=[dict(type='CosineAnnealingLR', begin=0)],
-                       architecture=[dict(type='ConstantLR', begin=3)]))
+    cfg = make_cfg(
+        train_cfg=dict(type='BilevelEpochBasedTrainLoop', max_epochs=2),
+        param_scheduler=dict(
+            weights=[dict(type='CosineAnnealingLR', begin=0)],
+            architecture=[dict(type='ConstantLR', begin=3)]))
     fit_schedulers_to_training(cfg)
     assert cfg.param_scheduler == dict(
         weights=[dict(type='CosineAnnealingLR', begin=0)], architecture=[])
     # An iteration-based scheduler of an epoch-based loop is not judged.
-    cfg = make_cfg(train_cfg=dict(by_epoch=True, max_epochs=1),
-                   param_scheduler=dict(type='LinearLR', by_epoch=False,
-                                        begin=100, end=200))
+    cfg = make_cfg(
+        train_cfg=dict(by_epoch=True, max_epochs=1),
+        param_scheduler=dict(
+            type='LinearLR', by_epoch=False, begin=100, end=200))
     fit_schedulers_to_training(cfg)
     assert cfg.param_scheduler.begin == 100
-    cfg = make_cfg(train_cfg=dict(by_epoch=True, max_epochs=9),
-                   param_scheduler=[dict(type='StepLR', begin=4, end=4)])
-    with pytest.raises(ValueError, match=r'param_scheduler\[0\] \(StepLR\): '
-                       'end=4 is not after begin=4'):
+    cfg = make_cfg(
+        train_cfg=dict(by_epoch=True, max_epochs=9),
+        param_scheduler=[dict(type='StepLR', begin=4, end=4)])
+    with pytest.raises(
+            ValueError,
+            match=r'param_scheduler\[0\] \(StepLR\): '
+            'end=4 is not after begin=4'):
         fit_schedulers_to_training(cfg)

@@ -102,8 +102,8 @@ def test_mmpretrain_tools_test_a_checkpoint_of_the_plugin(trained):
     # The message hub's HistoryBuffers load under weights_only=True,
     # with and without the variable.
     for env in (None, dict(TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD='1')):
-        result = tool('test.py', config, ckpt, '--work-dir',
-                      str(tmp / 'test'), env=env)
+        result = tool(
+            'test.py', config, ckpt, '--work-dir', str(tmp / 'test'), env=env)
         assert result.returncode == 0, result.stderr[-3000:]
         assert 'accuracy/top1' in result.stdout + result.stderr
     # It also resumes through mmpretrain's tool.

@@ -10,19 +10,23 @@ import time
 
 import pytest
 import torch
-
 from conftest import REPO_ROOT
 from test_train_test import CONFIG, metrics_in_log, run, tiny_options
 
 #: The shipped demo config's loader: two persistent workers.
-PERSISTENT = ['train_dataloader.num_workers=2',
-              'train_dataloader.persistent_workers=True']
+PERSISTENT = [
+    'train_dataloader.num_workers=2',
+    'train_dataloader.persistent_workers=True'
+]
 
 
 def train(args, work_dir, options, check=True, env=None):
-    return run([sys.executable, 'tools/train.py', CONFIG, '--work-dir',
-                str(work_dir), *args, '--cfg-options', *options],
-               check=check, env=env)
+    return run([
+        sys.executable, 'tools/train.py', CONFIG, '--work-dir',
+        str(work_dir), *args, '--cfg-options', *options
+    ],
+               check=check,
+               env=env)
 
 
 def weights(path):
@@ -46,12 +50,15 @@ def test_resume_is_exact_with_two_persistent_workers(market_root, tmp_path):
     # The same training, killed (with its workers) once the epoch-1
     # checkpoint is on disk ...
     work_dir = tmp_path / 'b'
-    proc = subprocess.Popen(
-        [sys.executable, 'tools/train.py', CONFIG, '--work-dir',
-         str(work_dir), '--no-validate', '--cfg-options', *options],
-        cwd=REPO_ROOT, env=dict(os.environ, OMP_NUM_THREADS='1'),
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        start_new_session=True)
+    proc = subprocess.Popen([
+        sys.executable, 'tools/train.py', CONFIG, '--work-dir',
+        str(work_dir), '--no-validate', '--cfg-options', *options
+    ],
+                            cwd=REPO_ROOT,
+                            env=dict(os.environ, OMP_NUM_THREADS='1'),
+                            stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL,
+                            start_new_session=True)
     deadline = time.time() + 300
     while not (work_dir / 'epoch_1.pth').exists() and proc.poll() is None:
         assert time.time() < deadline, 'no epoch-1 checkpoint in 300 s'
@@ -73,8 +80,9 @@ def data_options(data_root, loaders=True):
     the demo config."""
     dropped = ('param_scheduler', 'train_cfg.max_epochs')
     if not loaders:
-        dropped += ('val_dataloader.num_workers', 'test_dataloader.num_workers',
-                    'val_dataloader.persistent', 'test_dataloader.persistent')
+        dropped += ('val_dataloader.num_workers',
+                    'test_dataloader.num_workers', 'val_dataloader.persistent',
+                    'test_dataloader.persistent')
     return [o for o in tiny_options(data_root) if not o.startswith(dropped)]
 
 
@@ -105,7 +113,9 @@ def test_resume_with_nothing_to_resume_says_so(one_epoch):
 
 def test_resume_of_a_missing_file_is_refused(market_root, tmp_path):
     result = train(['--resume', str(tmp_path / 'nothing.pth')],
-                   tmp_path / 'w', data_options(market_root), check=False)
+                   tmp_path / 'w',
+                   data_options(market_root),
+                   check=False)
     assert result.returncode != 0
     assert 'nothing.pth' in result.stderr and 'no such checkpoint' in \
         result.stderr
@@ -115,9 +125,11 @@ def test_resuming_another_model_fails_before_the_first_step(
         one_epoch, market_root, tmp_path):
     work_dir, _ = one_epoch
     result = train(['--resume', str(work_dir / 'epoch_1.pth')],
-                   tmp_path / 'other',
-                   [*data_options(market_root), 'train_cfg.max_epochs=2',
-                    'model.head.num_classes=9'], check=False)
+                   tmp_path / 'other', [
+                       *data_options(market_root), 'train_cfg.max_epochs=2',
+                       'model.head.num_classes=9'
+                   ],
+                   check=False)
     log = log_of(result)
     assert result.returncode != 0
     assert 'cannot resume from' in log and 'epoch_1.pth' in log
@@ -130,20 +142,28 @@ def test_config_mistakes_stop_before_training(market_root, tmp_path):
     typo_cfg = tmp_path / 'typo_cfg.py'
     typo_cfg.write_text(f"_base_ = ['{CONFIG}']\ntrian_cfg = dict()\n")
     cases = [
-        ([sys.executable, 'tools/train.py', str(typo_cfg)],
-         ["typo_cfg.py: top-level key 'trian_cfg'",
-          "did you mean 'train_cfg'"]),
-        ([sys.executable, 'tools/train.py', CONFIG, '--cfg-options',
-          'env_cfg.cudnn_benchmrk=False'],
-         ["env_cfg has no key 'cudnn_benchmrk'"]),
-        ([sys.executable, 'tools/train.py', CONFIG, '--cfg-options',
-          'default_hooks.checkpoint.interva=1'],
-         ["default_hooks.checkpoint (CheckpointHook) has no argument "
-          "'interva'; did you mean 'interval'"]),
+        ([sys.executable, 'tools/train.py',
+          str(typo_cfg)], [
+              "typo_cfg.py: top-level key 'trian_cfg'",
+              "did you mean 'train_cfg'"
+          ]),
+        ([
+            sys.executable, 'tools/train.py', CONFIG, '--cfg-options',
+            'env_cfg.cudnn_benchmrk=False'
+        ], ["env_cfg has no key 'cudnn_benchmrk'"]),
+        ([
+            sys.executable, 'tools/train.py', CONFIG, '--cfg-options',
+            'default_hooks.checkpoint.interva=1'
+        ], [
+            "default_hooks.checkpoint (CheckpointHook) has no argument "
+            "'interva'; did you mean 'interval'"
+        ]),
     ]
     for args, expected in cases:
-        result = run([*args, '--work-dir', str(tmp_path / 'w'),
-                      '--cfg-options', *data_options(market_root)],
+        result = run([
+            *args, '--work-dir',
+            str(tmp_path / 'w'), '--cfg-options', *data_options(market_root)
+        ],
                      check=False)
         assert result.returncode != 0, args
         for text in expected:
@@ -152,23 +172,25 @@ def test_config_mistakes_stop_before_training(market_root, tmp_path):
         assert not osp.exists(tmp_path / 'w')
 
 
-def test_test_tool_sets_the_loader_workers(one_epoch, market_root,
-                                           tmp_path):
+def test_test_tool_sets_the_loader_workers(one_epoch, market_root, tmp_path):
     work_dir, _ = one_epoch
     # The demo's test loader has two persistent workers; --workers 0 and
     # test_dataloader.num_workers=0 both turn persistent_workers off.
     options = data_options(market_root, loaders=False)
     results = [
-        run([sys.executable, 'tools/test.py', CONFIG,
-             str(work_dir / 'epoch_1.pth'), '--work-dir', str(tmp_path / d),
-             *args, '--cfg-options', *options, *more])
-        for d, args, more in (('w0', ['--workers', '0'], []),
-                              ('c0', [], ['test_dataloader.num_workers=0']))
+        run([
+            sys.executable, 'tools/test.py', CONFIG,
+            str(work_dir / 'epoch_1.pth'), '--work-dir',
+            str(tmp_path / d), *args, '--cfg-options', *options, *more
+        ]) for d, args, more in (('w0', ['--workers', '0'], []),
+                                 ('c0', [], ['test_dataloader.num_workers=0']))
     ]
     metrics = [metrics_in_log(log_of(r)) for r in results]
     assert metrics[0] == metrics[1]
-    bad = run([sys.executable, 'tools/test.py', CONFIG,
-               str(work_dir / 'epoch_1.pth'), '--workers', '-1'],
+    bad = run([
+        sys.executable, 'tools/test.py', CONFIG,
+        str(work_dir / 'epoch_1.pth'), '--workers', '-1'
+    ],
               check=False)
     assert bad.returncode != 0 and '--workers' in bad.stderr
 
@@ -177,13 +199,19 @@ def launch_two_nodes(script, args, port):
     """``script`` as node 0 and node 1 of one process each, on this machine
     (what two machines would run, with MASTER_ADDR the first one's)."""
     procs = [
-        subprocess.Popen(
-            ['bash', script, *args], cwd=REPO_ROOT,
-            env=dict(os.environ, OMP_NUM_THREADS='1', PYTHON=sys.executable,
-                     NNODES='2', NODE_RANK=str(rank),
-                     MASTER_ADDR='127.0.0.1', PORT=str(port)),
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        for rank in (0, 1)
+        subprocess.Popen(['bash', script, *args],
+                         cwd=REPO_ROOT,
+                         env=dict(
+                             os.environ,
+                             OMP_NUM_THREADS='1',
+                             PYTHON=sys.executable,
+                             NNODES='2',
+                             NODE_RANK=str(rank),
+                             MASTER_ADDR='127.0.0.1',
+                             PORT=str(port)),
+                         stdout=subprocess.PIPE,
+                         stderr=subprocess.STDOUT,
+                         text=True) for rank in (0, 1)
     ]
     logs = [p.communicate(timeout=600)[0] for p in procs]
     for proc, log in zip(procs, logs):
@@ -196,24 +224,31 @@ def test_two_nodes_match_one_node_and_one_process(market_root, tmp_path):
     two_nodes = tmp_path / 'nodes'
     logs = launch_two_nodes(
         'tools/dist_train.sh',
-        [CONFIG, '1', '--work-dir', str(two_nodes), '--cfg-options',
-         *options], port=29531)
+        [CONFIG, '1', '--work-dir',
+         str(two_nodes), '--cfg-options', *options],
+        port=29531)
     assert 'Distributed training: True' in logs[0]
     assert 'GPU number: 2' in logs[0]  # mmengine's name for the world size
     one_node = tmp_path / 'node'
-    run(['bash', 'tools/dist_train.sh', CONFIG, '2', '--work-dir',
-         str(one_node), '--cfg-options', *options], env=dict(PORT='29533'))
+    run([
+        'bash', 'tools/dist_train.sh', CONFIG, '2', '--work-dir',
+        str(one_node), '--cfg-options', *options
+    ],
+        env=dict(PORT='29533'))
     # The same two ranks, whether on one node or two: the same weights.
     assert_same_weights(two_nodes / 'epoch_1.pth', one_node / 'epoch_1.pth')
     # Two-node evaluation (val batch 7 pads the last batch of a rank) gives
     # the metrics of one process.
     ckpt = str(two_nodes / 'epoch_1.pth')
     logs = launch_two_nodes(
-        'tools/dist_test.sh',
-        [CONFIG, ckpt, '1', '--work-dir', str(tmp_path / 'dt'),
-         '--cfg-options', *options], port=29535)
-    single = run([sys.executable, 'tools/test.py', CONFIG, ckpt,
-                  '--work-dir', str(tmp_path / 'st'), '--cfg-options',
-                  *options])
+        'tools/dist_test.sh', [
+            CONFIG, ckpt, '1', '--work-dir',
+            str(tmp_path / 'dt'), '--cfg-options', *options
+        ],
+        port=29535)
+    single = run([
+        sys.executable, 'tools/test.py', CONFIG, ckpt, '--work-dir',
+        str(tmp_path / 'st'), '--cfg-options', *options
+    ])
     assert metrics_in_log(logs[0]) == pytest.approx(
         metrics_in_log(log_of(single)), abs=1e-6)

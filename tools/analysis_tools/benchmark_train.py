@@ -296,6 +296,9 @@ def load_config(spec: dict):
         cfg.merge_from_dict(spec['cfg_options'])
     if spec.get('strip_attention'):
         attention_backbone(cfg, spec['config']).attentions = []
+        # Losses that read the attention modules (CSA deep supervision, StRA
+        # diversity) have nothing to bind to in the bare network.
+        cfg.model.pop('auxiliary_losses', None)
     if spec.get('arch_from') and not spec.get('strip_method'):
         # A retrain config reads the architecture a search exported: use the
         # one the search model starts from.

@@ -5,11 +5,10 @@ from .ib_variational_hook import IBVariationalHook
 from .performance_hooks import ChannelsLastHook, SyncBatchNormCheckHook
 from .progress_hook import EvalProgressBarHook
 from .reproducibility_hooks import (CheckInvalidLossHook, EpochSeedHook,
-                                   ResumeCheckHook)
+                                    ResumeCheckHook)
 
 __all__ = [
-    'FreezeModulesHook',
-    'ArchitectureLoggerHook', 'ExportArchitectureHook',
+    'FreezeModulesHook', 'ArchitectureLoggerHook', 'ExportArchitectureHook',
     'GumbelTemperatureHook', 'IBVariationalHook', 'CheckInvalidLossHook',
     'EpochSeedHook', 'ResumeCheckHook', 'EvalProgressBarHook',
     'ChannelsLastHook', 'SyncBatchNormCheckHook'

@@ -26,7 +26,10 @@ class CheckInvalidLossHook(Hook):
     def __init__(self, interval: int = 1):
         self.interval = interval
 
-    def after_train_iter(self, runner, batch_idx, data_batch=None,
+    def after_train_iter(self,
+                         runner,
+                         batch_idx,
+                         data_batch=None,
                          outputs=None) -> None:
         if outputs is None or not self.every_n_train_iters(
                 runner, self.interval):
@@ -112,8 +115,8 @@ class EpochSeedHook(Hook):
 
     def before_train_epoch(self, runner) -> None:
         self._reseed(runner, 0)
-        loader = getattr(getattr(runner, 'train_loop', None), 'dataloader',
-                         None)
+        loader = getattr(
+            getattr(runner, 'train_loop', None), 'dataloader', None)
         dataset = getattr(loader, 'dataset', None)
         if dataset is None:
             return
@@ -178,13 +181,13 @@ class ResumeCheckHook(Hook):
 
         def listed(keys):
             more = len(keys) - self.max_listed
-            return ', '.join(keys[:self.max_listed]) + (
-                f' and {more} more' if more > 0 else '')
+            return ', '.join(keys[:self.max_listed]) + (f' and {more} more'
+                                                        if more > 0 else '')
 
         parts = [
             f'{len(keys)} {what}: {listed(keys)}'
-            for what, keys in (('missing from the checkpoint', missing),
-                               ('not in the model', unexpected),
+            for what, keys in (('missing from the checkpoint',
+                                missing), ('not in the model', unexpected),
                                ('of another shape', reshaped)) if keys
         ]
         source = runner._load_from or runner.work_dir

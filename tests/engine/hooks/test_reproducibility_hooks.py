@@ -16,13 +16,17 @@ def test_invalid_loss_stops_with_iteration_and_terms():
     hook = CheckInvalidLossHook()
     runner = fake_runner()
     hook.after_train_iter(
-        runner, 3, outputs=dict(loss=torch.tensor(1.0),
-                                loss_id=torch.tensor(0.5)))
+        runner,
+        3,
+        outputs=dict(loss=torch.tensor(1.0), loss_id=torch.tensor(0.5)))
     with pytest.raises(RuntimeError) as err:
         hook.after_train_iter(
-            runner, 3, outputs=dict(loss=torch.tensor(float('nan')),
-                                    loss_id=torch.tensor(0.5),
-                                    loss_triplet=torch.tensor(float('inf'))))
+            runner,
+            3,
+            outputs=dict(
+                loss=torch.tensor(float('nan')),
+                loss_id=torch.tensor(0.5),
+                loss_triplet=torch.tensor(float('inf'))))
     message = str(err.value)
     assert 'iteration 5' in message and 'epoch 2' in message
     assert 'loss_triplet=inf' in message and 'loss_id=0.5' in message
@@ -47,6 +51,7 @@ def test_epoch_seed_reaches_the_training_set_through_wrappers():
     from mmattn.engine.hooks import EpochSeedHook
 
     class Seeded:
+
         def set_epoch_seed(self, seed, epoch):
             self.got = (seed, epoch)
 
@@ -73,8 +78,8 @@ def test_epoch_seed_reaches_the_training_set_through_wrappers():
 def test_epoch_seed_warns_about_an_unseeded_set_with_persistent_workers():
     messages = []
     runner = fake_runner()
-    runner.train_loop = SimpleNamespace(dataloader=SimpleNamespace(
-        dataset=object(), persistent_workers=True))
+    runner.train_loop = SimpleNamespace(
+        dataloader=SimpleNamespace(dataset=object(), persistent_workers=True))
     runner.logger = SimpleNamespace(warning=messages.append)
     hook = EpochSeedHook()
     hook.before_train_epoch(runner)
@@ -84,17 +89,22 @@ def test_epoch_seed_warns_about_an_unseeded_set_with_persistent_workers():
 
 
 def resume_runner(model, resuming=True):
-    return SimpleNamespace(model=model, _resume=resuming,
-                           _load_from='work/epoch_1.pth', work_dir='work')
+    return SimpleNamespace(
+        model=model,
+        _resume=resuming,
+        _load_from='work/epoch_1.pth',
+        work_dir='work')
 
 
 def test_resuming_a_checkpoint_of_another_model_names_the_keys():
     from mmattn.engine.hooks import ResumeCheckHook
     model = torch.nn.Sequential(torch.nn.Linear(4, 3), torch.nn.Linear(3, 2))
-    other = torch.nn.Sequential(torch.nn.Linear(4, 3), torch.nn.Linear(3, 5),
-                                torch.nn.Linear(5, 1))
-    checkpoint = dict(state_dict={'module.' + k: v
-                                  for k, v in other.state_dict().items()})
+    other = torch.nn.Sequential(
+        torch.nn.Linear(4, 3), torch.nn.Linear(3, 5), torch.nn.Linear(5, 1))
+    checkpoint = dict(state_dict={
+        'module.' + k: v
+        for k, v in other.state_dict().items()
+    })
     hook = ResumeCheckHook()
     with pytest.raises(RuntimeError) as err:
         hook.after_load_checkpoint(resume_runner(model), checkpoint)
@@ -106,5 +116,5 @@ def test_resuming_a_checkpoint_of_another_model_names_the_keys():
     # Fine-tuning (load_from without resume) stays lenient; the same model
     # resumes.
     hook.after_load_checkpoint(resume_runner(model, False), checkpoint)
-    hook.after_load_checkpoint(resume_runner(model),
-                               dict(state_dict=model.state_dict()))
+    hook.after_load_checkpoint(
+        resume_runner(model), dict(state_dict=model.state_dict()))
