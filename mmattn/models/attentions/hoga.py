@@ -24,6 +24,7 @@ bound to every module with :meth:`HOGAttention.bind_architecture` or
 :func:`bind_shared_architecture`.
 """
 import dataclasses
+import random as pyrandom
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
@@ -121,6 +122,38 @@ class Genotype:
                    tuple((op, src, tgt)
                          for src, tgt in hoga_edges(num_groups)))
 
+    @classmethod
+    def random(cls,
+               num_groups: int = 4,
+               seed: int = 0,
+               primitives: Optional[Sequence[str]] = None) -> 'Genotype':
+        """A random genotype (Rand_HOGA of paper table 6): every edge draws
+        one primitive, uniformly and independently, from ``primitives``
+        without ``'none'`` (so no edge is absent), with
+        ``random.Random(seed)``; the same seed gives the same genotype.
+
+        Args:
+            num_groups (int): K. Defaults to 4.
+            seed (int): Seed of the draw. Defaults to 0.
+            primitives (Sequence[str], optional): Candidates. Defaults to
+                the 9 of the paper (8 without ``'none'``).
+        """
+        _check_num_groups(num_groups, 'Genotype.random')
+        if not isinstance(seed, int) or isinstance(seed, bool):
+            raise ValueError('Genotype.random: seed must be an int, got '
+                             f'{seed!r}')
+        names = [
+            p for p in check_primitives(primitives or PRIMITIVE_NAMES,
+                                        'Genotype.random') if p != 'none'
+        ]
+        if not names:
+            raise ValueError("Genotype.random: primitives hold only 'none'; "
+                             'give at least one attention primitive')
+        rng = pyrandom.Random(seed)
+        return cls(num_groups,
+                   tuple((rng.choice(names), src, tgt)
+                         for src, tgt in hoga_edges(num_groups)))
+
 
 #: Named genotypes. ``'autola'`` is the HOGA searched on ResNet-20 / CIFAR-10
 #: (paper figure 3, K = 4), read from the figure's text:
@@ -158,7 +191,8 @@ HOGA_GENOTYPES: Dict[str, Genotype] = {
 
 def build_genotype(genotype: Union[str, dict, Genotype]) -> Genotype:
     """A :class:`Genotype` from its name in :data:`HOGA_GENOTYPES`, its
-    :meth:`Genotype.to_dict` form, or itself."""
+    :meth:`Genotype.to_dict` form, ``dict(random_seed=S, num_groups=K)``
+    (:meth:`Genotype.random`; optional ``primitives``), or itself."""
     if isinstance(genotype, Genotype):
         return genotype
     if isinstance(genotype, str):
@@ -166,6 +200,15 @@ def build_genotype(genotype: Union[str, dict, Genotype]) -> Genotype:
             raise ValueError(f'unknown HOGA genotype {genotype!r}; named '
                              f'genotypes are {list(HOGA_GENOTYPES)}')
         return HOGA_GENOTYPES[genotype]
+    if isinstance(genotype, dict) and 'random_seed' in genotype:
+        extra = set(genotype) - {'random_seed', 'num_groups', 'primitives'}
+        if extra:
+            raise ValueError(
+                'a random HOGA genotype is dict(random_seed=S, num_groups=K'
+                f'[, primitives=[...]]); unexpected keys {sorted(extra)}')
+        return Genotype.random(
+            genotype.get('num_groups', 4), genotype['random_seed'],
+            genotype.get('primitives'))
     if isinstance(genotype, dict):
         return Genotype.from_dict(genotype)
     raise TypeError('genotype must be a name, a dict or a Genotype, got '
