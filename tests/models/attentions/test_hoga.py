@@ -19,7 +19,6 @@ from mmattn.models.attentions.hoga_ops import (HOGA_PRIMITIVES,
 from mmattn.registry import MODELS
 
 
-
 def randomise_norms(module, seed=1):
     g = torch.Generator().manual_seed(seed)
     for m in module.modules():
