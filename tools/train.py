@@ -16,7 +16,7 @@ from mmengine.logging import print_log
 from mmengine.runner import Runner, find_latest_checkpoint
 
 from mmattn.engine import (add_performance_arguments, add_runner_arguments,
-                           load_tool_config, performance_options,
+                           enable_mixup, load_tool_config, performance_options,
                            prepare_training_config)
 from mmattn.registry import RUNNERS, register_all_modules
 
@@ -42,6 +42,13 @@ def parse_args():
         action='store_true',
         help='BatchNorm statistics over all processes of a distributed run '
         '(mmengine cfg.sync_bn=\'torch\'; GPUs only)')
+    parser.add_argument(
+        '--mixup',
+        type=float,
+        metavar='ALPHA',
+        help='mixup batch augmentation, lam ~ Beta(ALPHA, ALPHA) (the Re-ID '
+        'fine-tuning of seeds 000 / 001; see docs/user_guides/'
+        'comparisons.md)')
     parser.add_argument(
         '--no-validate',
         action='store_true',
@@ -81,6 +88,8 @@ def main():
             'or choose another --work-dir')
     if args.no_validate:
         cfg.val_cfg = cfg.val_dataloader = cfg.val_evaluator = None
+    if args.mixup is not None:
+        enable_mixup(cfg, args.mixup)
     prepare_training_config(
         cfg, sync_bn=args.sync_bn, **performance_options(args))
     if cfg.resume:

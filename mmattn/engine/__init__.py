@@ -8,6 +8,7 @@ from .runner import *  # noqa: F401,F403
 from .training_options import (add_performance_arguments,
                                add_runner_arguments, amp_dtype,
                                check_cfg_options, enable_amp,
+                               enable_mixup,
                                enable_channels_last, enable_compile,
                                enable_sync_bn, load_tool_config,
                                performance_options, prepare_training_config,
@@ -20,5 +21,5 @@ __all__ = [
     'check_cfg_options', 'add_runner_arguments', 'load_tool_config',
     'amp_dtype', 'enable_channels_last', 'enable_compile', 'enable_sync_bn',
     'set_dataloader_options', 'add_performance_arguments',
-    'performance_options'
+    'performance_options', 'enable_mixup'
 ]

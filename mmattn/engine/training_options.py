@@ -598,3 +598,67 @@ def load_tool_config(args: argparse.Namespace) -> Config:
         cfg.work_dir = osp.join('./work_dirs',
                                 osp.splitext(osp.basename(args.config))[0])
     return cfg
+
+
+#: Models whose ID loss may learn mixup's soft identity scores, and the
+#: data preprocessor that also keeps their dominant hard identity.
+MIXUP_REID_MODELS = ('ReID', 'PCBReID', 'TransReIDModel')
+#: Re-ID heads whose ID loss takes ``gt_score`` (the others keep the hard,
+#: dominant identity of each mixed image).
+MIXUP_SOFT_REID_HEADS = ('ReIDHead', 'ReIDHeadWithIB')
+
+
+def enable_mixup(cfg: Config, alpha: float) -> None:
+    """Train with mixup (mmpretrain's ``Mixup`` batch augmentation,
+    ``lam ~ Beta(alpha, alpha)`` per batch), the augmentation of the Re-ID
+    fine-tuning after a search in seeds 000 / 001.
+
+    ``cfg.model.data_preprocessor`` (merged with the config's top-level
+    ``data_preprocessor``) gets ``num_classes = model.head.num_classes`` and
+    ``batch_augments=dict(augments=dict(type='Mixup', alpha=alpha))``.
+    Classifiers keep mmpretrain's ``ClsDataPreprocessor`` (the head learns
+    the soft scores); Re-ID models get
+    :class:`~mmattn.models.reid.ReIDDataPreprocessor`: the ID loss of
+    ``ReIDHead`` learns the soft scores, the triplet loss (and the IB bound)
+    the dominant identity of each mixed image. A ``CrossEntropyLoss`` ID
+    loss is switched to ``use_soft=True``.
+
+    Raises:
+        ValueError: alpha <= 0, a model without ``head.num_classes``, or a
+            model type mixup is not defined for (e.g. a search model).
+    """
+    if not alpha > 0:
+        raise ValueError(f'--mixup: alpha must be > 0, got {alpha}')
+    model = cfg.model
+    kind = str(model.get('type', '')).split('.')[-1]
+    if kind not in MIXUP_REID_MODELS + ('ImageClassifier', ):
+        raise ValueError(
+            f'--mixup: model.type is {kind!r}; mixup is defined for '
+            f'ImageClassifier and the Re-ID models {MIXUP_REID_MODELS} '
+            '(the fine-tuning after a search, not the search itself)')
+    head = model.get('head') or {}
+    num_classes = head.get('num_classes')
+    if not isinstance(num_classes, int) or num_classes < 2:
+        raise ValueError('--mixup needs model.head.num_classes (the number '
+                         f'of classes / identities), got {num_classes!r}')
+    preprocessor = dict(cfg.get('data_preprocessor') or {})
+    preprocessor.update(model.get('data_preprocessor') or {})
+    if kind in MIXUP_REID_MODELS:
+        preprocessor['type'] = 'ReIDDataPreprocessor'
+    else:
+        preprocessor.setdefault('type', 'ClsDataPreprocessor')
+    preprocessor.update(
+        num_classes=num_classes,
+        batch_augments=dict(augments=dict(type='Mixup', alpha=alpha)))
+    model.data_preprocessor = preprocessor
+    head_kind = str(head.get('type', '')).split('.')[-1]
+    loss_key = 'loss_id' if kind in MIXUP_REID_MODELS else 'loss'
+    loss = head.get(loss_key)
+    if isinstance(loss, dict) and \
+            str(loss.get('type', '')).split('.')[-1] == 'CrossEntropyLoss':
+        loss['use_soft'] = True
+    if kind in MIXUP_REID_MODELS and head_kind not in MIXUP_SOFT_REID_HEADS:
+        print_log(
+            f'--mixup: the ID loss of {head_kind} takes hard labels; it '
+            'learns the dominant identity of each mixed image, not the soft '
+            'mixed scores', logger='current', level=logging.WARNING)

@@ -62,7 +62,11 @@ class ReIDHead(BaseModule):
                 'number of training identities')
         losses = {}
         if self.loss_id is not None:
-            losses['loss_id'] = self.loss_id(self(feats), labels)
+            # Mixup (ReIDDataPreprocessor) leaves soft scores (B, classes):
+            # the ID loss learns them, the triplet the dominant identity.
+            target = torch.stack([s.gt_score for s in data_samples]) \
+                if 'gt_score' in data_samples[0] else labels
+            losses['loss_id'] = self.loss_id(self(feats), target)
         if self.loss_triplet is not None:
             losses['loss_triplet'] = self.loss_triplet(feats[0], labels)
         return losses
