@@ -75,7 +75,9 @@ def _seeded(seed: int, restore: bool):
                   torch.get_rng_state())
     random.seed(seed)
     np.random.seed(seed)
-    torch.manual_seed(seed)
+    # The CPU generator only (what transforms draw from): torch.manual_seed
+    # would also reseed the CUDA generators the model draws from.
+    torch.default_generator.manual_seed(seed)
     try:
         yield
     finally:
