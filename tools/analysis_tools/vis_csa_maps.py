@@ -67,6 +67,8 @@ def parse_args(argv=None):
         'images of the --split set)')
     parser.add_argument('--num-images', type=int, default=2)
     parser.add_argument('--split', default='test', choices=['train', 'test'])
+    parser.add_argument(
+        '--dpi', type=int, default=72, help='resolution of the figure')
     parser.add_argument('--name', default='csa_maps')
     args = parser.parse_args(argv)
     if len(args.pixels) % 2:
@@ -74,7 +76,7 @@ def parse_args(argv=None):
     return args
 
 
-def draw(rows, image_size):
+def draw(rows, image_size, dpi=72):
     """One figure row per (image, block): image | bases | A_i."""
     height, width = image_size
     columns = max(1 + len(r['bases']) + len(r['attention']) for r in rows)
@@ -82,7 +84,7 @@ def draw(rows, image_size):
     fig = Figure(
         figsize=(columns * width * scale * 1.6 + 0.2,
                  len(rows) * height * scale * 1.6 + 0.4),
-        dpi=72)
+        dpi=dpi)
     for r, row in enumerate(rows):
         panels = [('image', row['image'], None)]
         panels += [(f'B{k}', m, None) for k, m in row['bases']]
@@ -166,7 +168,7 @@ def main(argv=None):
                     attention=list(
                         zip(upsample_maps(attention, size), points))))
         report['images'].append(entry)
-    print(writer.write_figure(args.name, draw(rows, tuple(size))))
+    print(writer.write_figure(args.name, draw(rows, tuple(size), args.dpi)))
     with open(json_path, 'w') as f:
         json.dump(report, f, indent=1)
     print(json_path)

@@ -52,6 +52,8 @@ def parse_args(argv=None):
         'images of the --split set)')
     parser.add_argument('--num-images', type=int, default=1)
     parser.add_argument('--split', default='test', choices=['train', 'test'])
+    parser.add_argument(
+        '--dpi', type=int, default=72, help='resolution of the figure')
     parser.add_argument('--name', default='stra_modes')
     return parser.parse_args(argv)
 
@@ -67,14 +69,14 @@ def mean_pairwise_similarity(maps: torch.Tensor) -> float:
     return float((sim.sum() - sim.diagonal().sum()) / (g * (g - 1)))
 
 
-def draw(rows, image_size):
+def draw(rows, image_size, dpi=72):
     height, width = image_size
     columns = 1 + max(len(r['maps']) for r in rows)
     scale = 1.6 / max(height, width)
     fig = Figure(
         figsize=(columns * width * scale + 0.2,
                  len(rows) * height * scale + 0.4),
-        dpi=72)
+        dpi=dpi)
     for r, row in enumerate(rows):
         ax = fig.add_subplot(len(rows), columns, r * columns + 1)
         ax.imshow(row['image'])
@@ -137,7 +139,7 @@ def main(argv=None):
                         maps=list(upsample_maps(views, size, 'minmax'))))
             entry['blocks'][name] = block
         report['images'].append(entry)
-    print(writer.write_figure(args.name, draw(rows, size)))
+    print(writer.write_figure(args.name, draw(rows, size, args.dpi)))
     with open(json_path, 'w') as f:
         json.dump(report, f, indent=1)
     print(json_path)
