@@ -19,6 +19,18 @@ bare-loop step time of the config with the attention modules of its
 ``AttentionBackbone`` removed (the bare backbone) and of the config and
 every further config with them, and the overhead in percent.
 
+``--all-seeds`` (no config) prints one Markdown cost table over the main
+training config of every seed (``SEED_CONFIGS``), at the paper's input
+size and batch 16: per config the bare-loop step of the method against the
+same network without it (:func:`strip_method`), and for the search configs
+and DCS-FB's IB hook a ``loop`` row, the Runner with the config's own loop
+and hooks (architecture step, DA carry, Gumbel temperature, IB statistics)
+over whole epochs, per batch of images, against the method's bare loop.
+Its peak memory is the step's own: CUDA allocations, or on the CPU the
+peak RSS minus the RSS before the model was built. ``--tiny`` runs every
+row at tiny sizes in one process (a smoke test). The findings above
++8 % and their reasons are in docs/user_guides/benchmarks.md.
+
 Examples::
 
     python tools/analysis_tools/benchmark_train.py \\
@@ -27,6 +39,8 @@ Examples::
         --persistent-workers --out work_dirs/bench_r50.json
     python tools/analysis_tools/benchmark_train.py \\
         configs/reid/resnet50_b64_market1501.py --batch-size 256 --ablate
+    python tools/analysis_tools/benchmark_train.py --all-seeds \\
+        --out work_dirs/seeds.json
     python tools/analysis_tools/benchmark_train.py \\
         configs/attentions/da-single_mobilenet-v2.py --compare-attention \\
         configs/attentions/dcs_mobilenet-v2.py --input-size 256 128
