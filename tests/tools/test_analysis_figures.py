@@ -210,6 +210,8 @@ def test_benchmark_pcb_attention_tiny(tmp_path):
     for row in rows:
         assert row['memory_mb'] > 0 and row['images_per_s'] > 0
         assert row['memory_source'] == 'cpu_profiler'
+        # ResNet-50 PCB's weights are about 100 MB in fp32.
+        assert 80 < row['weights_mb'] < 200
     with open(out) as f:
         assert json.load(f)['rows'][1]['model'] == 'PCB + SA'
     with open(osp.splitext(out)[0] + '.md') as f:

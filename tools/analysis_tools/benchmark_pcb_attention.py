@@ -8,9 +8,10 @@ value, and measures each in eval mode on random 384 x 128 batches with
 the peak a forward allocates beyond the weights and the input, divided by
 the batch (CUDA: ``max_memory_allocated``; CPU: the PyTorch profiler's
 allocation events, i.e. tensor memory of the CPU allocator, not the RSS),
-and images/s the throughput of the timed forwards. Prints the table as the
-paper does, with the ratios (%) to plain PCB, and writes it as JSON
-(``--out``) and Markdown beside it.
+and images/s the throughput of the timed forwards. The JSON adds each
+model's weights (parameters and buffers, MB), which the memory leaves out.
+Prints the table as the paper does, with the ratios (%) to plain PCB, and
+writes it as JSON (``--out``) and Markdown beside it.
 
 Examples::
 
@@ -128,11 +129,15 @@ def main(argv=None):
         cost = inference_cost(
             model_forward(model), (3, *args.input_size), args.batch_size,
             device, args.warmup, args.iters)
+        weights_mb = sum(
+            t.numel() * t.element_size()
+            for t in (*model.parameters(), *model.buffers())) / 2**20
         rows.append(
             dict(
                 model='PCB' if name == 'PCB' else f'PCB + {name}',
                 groups=groups,
                 config=CONFIGS[name],
+                weights_mb=weights_mb,
                 **cost))
         del model
         if device.type == 'cuda':
