@@ -773,6 +773,9 @@ def measure(spec) -> dict:
             result = json.load(f)
     if isinstance(spec, list):
         return [dict(s, **r) for s, r in zip(spec, result)]
+    # Each result as it comes: a long table can be read while it runs.
+    print(f'  {result["step_ms"]:.1f} ms/step, {result["cpu_ms_per_step"]:.1f}'
+          f' CPU ms/step, peak {result["peak_memory_mb"]:.0f} MiB', flush=True)
     return dict(spec, **result)
 
 
