@@ -29,7 +29,14 @@ over whole epochs, per batch of images, against the method's bare loop.
 Its peak memory is the step's own: CUDA allocations, or on the CPU the
 peak RSS minus the RSS before the model was built. ``--tiny`` runs every
 row at tiny sizes in one process (a smoke test). The findings above
-+8 % and their reasons are in docs/user_guides/benchmarks.md.
++8 % and their reasons are in docs/user_guides/benchmarks.md; in short
+(CPU time, 2-core CPU): the AutoLA search step is ~20-30x a ResNet-20
+step because the DARTS relaxation computes all nine HOGA primitives on
+every edge (the method); HOGA's genotype on ResNet-20 (3.8x), DA on
+MobileNetV2 (1.25-1.31x) and DCS's softmax affinity (1.14x) add many small
+or quadratic ops to cheap networks; PCB + CSA (1.21x) and StRA (1.28x,
+an unfolded K x K dynamic kernel) are straightforward implementations
+above the papers' figures, not fixed yet.
 
 Examples::
 
