@@ -41,7 +41,8 @@ def test_script_runs_every_module_and_writes_json(tmp_path):
     results = report['results']
     expected = {'SA', 'NonLocal', 'DA-single', 'DA-multi', 'DA-fixed', 'DCS',
                 'CSA-G1', 'CSA-G2', 'CSA-G8', 'StRA', 'HOGA', 'HOGA-search',
-                'HOG_SE', 'HOG_CBAM', 'SE', 'CBAM'}
+                'HOG_SE', 'HOG_CBAM', 'SE', 'CBAM', 'SA-sdpa', 'SASA', 'GC',
+                'GE-8', 'AA'}
     for shape in ([32, 6, 4], [64, 4, 2]):
         rows = {r['module']: r for r in results if r['shape'] == shape}
         assert set(rows) == expected
@@ -70,9 +71,9 @@ def test_full_self_attention_reference(bench):
     with torch.no_grad():
         sa.alpha.fill_(1.0)
     x = torch.randn(2, 16, 3, 4)
-    q = sa.query(x).flatten(2)
-    k = sa.key(x).flatten(2)
-    v = sa.value(x).flatten(2)
+    q = sa.query_conv(x).flatten(2)
+    k = sa.key_conv(x).flatten(2)
+    v = sa.value_conv(x).flatten(2)
     # explicit attention: output i = sum_j softmax_j(q_i . k_j) v_j
     logits = torch.einsum('bci,bcj->bij', q, k)
     expected = torch.einsum('bij,bcj->bci', logits.softmax(-1), v)

@@ -10,7 +10,11 @@ Modules: the baselines (NonLocal, SE, CBAM), DA single / multi-window in
 search form and ``DA-fixed``, the pruned inference form
 (``FixedChannelWindowAttention``, a window over half the channels), DCS,
 CSA with 1, 2 and 8 groups, StRA, HOGA (the ``autola`` genotype and the
-search form) and the HOG_SE / HOG_CBAM variants of seed 004 table 6.
+search form), the HOG_SE / HOG_CBAM variants of seed 004 table 6, and the
+comparison baselines: ``SA-sdpa`` (the library's seed 002 self-attention,
+whose kernel ``scaled_dot_product_attention`` picks), SASA (K = 7), GCNet,
+Gather-Excite (extent 8) and attention-augmented convolution (no relative
+logits, which need a fixed map size).
 
 Examples::
 
@@ -38,10 +42,15 @@ from collections import OrderedDict
 
 import torch
 import torch.nn as nn
-from torch.autograd import DeviceType
-from torch.profiler import ProfilerActivity, profile
 
-from mmattn.models.attentions import (CBAMAttention, ChannelWindowAttention,
+from mmattn.analysis.inference_cost import (cpu_peak_memory_mb,
+                                           cuda_peak_memory_mb)
+from mmattn.models.attentions import (AttentionAugmentedConv2d,
+                                      CBAMAttention, ChannelWindowAttention,
+                                      GatherExciteAttention,
+                                      GlobalContextAttention,
+                                      SelfAttention2d,
+                                      StandAloneSelfAttention,
                                       CompressedSelfAttention, DCSAttention,
                                       FixedChannelWindowAttention,
                                       HOGAttention, HOGCBAMAttention,
@@ -55,29 +64,19 @@ FEATURE_MAPS = OrderedDict(stage1=(256, 96, 32), stage3=(1024, 24, 8))
 REFERENCE = 'SA'
 
 
-class FullSelfAttention(nn.Module):
-    """Reference self-attention (seed 002 eq. 1-2, SAGAN style).
+class FullSelfAttention(SelfAttention2d):
+    """Seed 002's self-attention (:class:`SelfAttention2d`, eq. 1-2) with
+    the (HW x HW) attention map materialised, as in the paper's comparison
+    (the library module lets ``scaled_dot_product_attention`` choose a
+    kernel that may not)."""
 
-    ``O = alpha * V softmax(Q^T K)^T + I`` with 1x1-conv embeddings Q, K of
-    C // ``reduction`` channels and V of C channels; the (HW x HW) attention
-    map is materialised, as in the paper's comparison.
-    """
-
-    def __init__(self, channels: int, reduction: int = 8):
-        super().__init__()
-        inner = max(1, channels // reduction)
-        self.query = nn.Conv2d(channels, inner, 1)
-        self.key = nn.Conv2d(channels, inner, 1)
-        self.value = nn.Conv2d(channels, channels, 1)
-        self.alpha = nn.Parameter(torch.full((1, ), 0.1))
+    def __init__(self, channels: int):
+        super().__init__(channels, alpha_init=0.1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         b, c, h, w = x.shape
-        q = self.query(x).flatten(2)  # (B, C', HW)
-        k = self.key(x).flatten(2)
-        v = self.value(x).flatten(2)  # (B, C, HW)
-        attention = (q.transpose(1, 2) @ k).softmax(dim=-1)  # (B, HW, HW)
-        y = v @ attention.transpose(1, 2)
+        values = self.value_conv(x).flatten(2)  # (B, C, HW)
+        y = values @ self.attention_map(x).transpose(1, 2)
         return self.alpha * y.view(b, c, h, w) + x
 
 
@@ -113,6 +112,13 @@ MODULES = OrderedDict([
     ('HOG_SE', HOGSEAttention),
     ('HOG_CBAM', HOGCBAMAttention),
     ('SE', SEAttention),
+    ('SA-sdpa', SelfAttention2d),
+    ('SASA', lambda c: StandAloneSelfAttention(c, kernel_size=7)),
+    ('GC', GlobalContextAttention),
+    ('GE-8', lambda c: GatherExciteAttention(c, extent=8)),
+    # 8 heads (AA-Net's) where d_v = C / 10 leaves each head a channel.
+    ('AA', lambda c: AttentionAugmentedConv2d(
+        c, c, num_heads=min(8, max(1, c // 10)), relative=False)),
     ('CBAM', CBAMAttention),
 ])
 
@@ -121,34 +127,6 @@ def _step(module: nn.Module, x: torch.Tensor) -> None:
     module.zero_grad(set_to_none=True)
     x.grad = None
     module(x).sum().backward()
-
-
-def cpu_peak_memory_mb(fn) -> float:
-    """Peak of the CPU memory that ``fn()`` allocates beyond what is live
-    when it starts, from the allocation and free events of the profiler."""
-    with profile(activities=[ProfilerActivity.CPU],
-                 profile_memory=True) as prof:
-        fn()
-    events = [
-        e for e in prof.profiler.kineto_results.events()
-        if e.name() == '[memory]' and e.device_type() == DeviceType.CPU
-    ]
-    current = peak = 0
-    for event in sorted(events, key=lambda e: e.start_ns()):
-        current += event.nbytes()  # negative for a free
-        peak = max(peak, current)
-    return peak / 2**20
-
-
-def cuda_peak_memory_mb(fn, device) -> float:
-    """Peak of the CUDA memory that ``fn()`` allocates beyond what is live
-    when it starts."""
-    torch.cuda.synchronize(device)
-    torch.cuda.reset_peak_memory_stats(device)
-    base = torch.cuda.memory_allocated(device)
-    fn()
-    torch.cuda.synchronize(device)
-    return (torch.cuda.max_memory_allocated(device) - base) / 2**20
 
 
 def measure(name: str, shape, batch: int, device: torch.device, warmup: int,
