@@ -30,13 +30,14 @@ Its peak memory is the step's own: CUDA allocations, or on the CPU the
 peak RSS minus the RSS before the model was built. ``--tiny`` runs every
 row at tiny sizes in one process (a smoke test). The findings above
 +8 % and their reasons are in docs/user_guides/benchmarks.md; in short
-(CPU time, 2-core CPU): the AutoLA search step is ~20-30x a ResNet-20
-step because the DARTS relaxation computes all nine HOGA primitives on
-every edge (the method); HOGA's genotype on ResNet-20 (3.8x), DA on
-MobileNetV2 (1.25-1.31x) and DCS's softmax affinity (1.14x) add many small
-or quadratic ops to cheap networks; PCB + CSA (1.21x) and StRA (1.28x,
-an unfolded K x K dynamic kernel) are straightforward implementations
-above the papers' figures, not fixed yet.
+(CPU time, 2-core CPU; smoke size for seeds 000, 001 and 004): the AutoLA
+search step is ~20-30x a ResNet-20 step because the DARTS relaxation
+computes all nine HOGA primitives on every edge (the method); HOGA's
+genotype on ResNet-20 (3.8x), DA on MobileNetV2 (1.25-1.31x) and DCS's
+softmax affinity (1.14x) add many small or quadratic ops to cheap
+networks; PCB + CSA (1.21x) and StRA (1.28x, an unfolded K x K dynamic
+kernel) are straightforward implementations above the papers' figures,
+not fixed yet.
 
 Examples::
 
@@ -781,8 +782,10 @@ def measure(spec) -> dict:
     if isinstance(spec, list):
         return [dict(s, **r) for s, r in zip(spec, result)]
     # Each result as it comes: a long table can be read while it runs.
-    print(f'  {result["step_ms"]:.1f} ms/step, {result["cpu_ms_per_step"]:.1f}'
-          f' CPU ms/step, peak {result["peak_memory_mb"]:.0f} MiB', flush=True)
+    print(
+        f'  {result["step_ms"]:.1f} ms/step, {result["cpu_ms_per_step"]:.1f}'
+        f' CPU ms/step, peak {result["peak_memory_mb"]:.0f} MiB',
+        flush=True)
     return dict(spec, **result)
 
 
