@@ -6,6 +6,10 @@ from .arch_plots import (WINDOW_TABLE_HEADER, collect_genotypes,
                          plot_window_length_histograms, window_lengths,
                          window_stats_from_architecture,
                          window_stats_table)
+from .attention_maps import (capture_inputs, csa_full_attention,
+                             csa_reconstructed_attention, dominant_base,
+                             find_modules, pick_samples, pixel_indices,
+                             stra_mode_maps, upsample_maps)
 from .feature_projection import (Projection, fisher_score, lda_tsne,
                                  plot_projection)
 from .grad_cam import (TARGETS, GradCAM, feature_norm_target,
@@ -28,5 +32,8 @@ __all__ = [
     'window_stats_table', 'window_stats_from_architecture',
     'format_markdown_table', 'plot_table',
     'collect_genotypes', 'plot_genotype', 'fbnet_blocks',
-    'fbnet_arch_from_model', 'plot_fbnet_channels'
+    'fbnet_arch_from_model', 'plot_fbnet_channels', 'find_modules',
+    'capture_inputs', 'pixel_indices', 'csa_reconstructed_attention',
+    'csa_full_attention', 'stra_mode_maps', 'upsample_maps', 'pick_samples',
+    'dominant_base'
 ]
