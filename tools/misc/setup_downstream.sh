@@ -28,7 +28,10 @@ if [ ! -x "$VENV/bin/python" ]; then
   bash tools/misc/setup_env.sh || fail "core setup (tools/misc/setup_env.sh)" "see its output above"
 fi
 PY="$VENV/bin/python"
-PIP="$PY -m pip --disable-pip-version-check"
+# pip_run: pip without this machine's harmless "Location ... is ignored"
+# warnings (tools/misc/pip_filter.sh says why they appear).
+source tools/misc/pip_filter.sh
+PIP="pip_run $PY"
 
 # The import check, used both to skip work and as the final verification:
 # nms on two overlapping boxes must keep only the higher-scoring one, and
@@ -68,7 +71,10 @@ trap 'rm -rf "$build"' EXIT
 use_buildtools() {
   if [ ! -d "$build/buildtools" ]; then
     step "fetching setuptools<70, wheel and Cython for the builds (scratch folder, venv untouched)"
-    $PIP install -q --target "$build/buildtools" "setuptools<70" wheel Cython \
+    # --no-warn-conflicts: pip would compare this scratch folder with the
+    # venv's packages and report "torch requires setuptools>=77.0.3" as an
+    # ERROR; the venv keeps its own setuptools, so that conflict is not real.
+    $PIP install -q --no-warn-conflicts --target "$build/buildtools" "setuptools<70" wheel Cython \
       || fail "pip install --target setuptools<70 wheel Cython" "see pip output above"
   fi
   export PYTHONPATH="$build/buildtools"
