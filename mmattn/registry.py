@@ -1,7 +1,7 @@
 """mmattn registries: children of mmpretrain's, under the scope ``mmattn``.
 
-A config with ``default_scope='mmattn'`` finds mmattn components first and falls
-back to mmpretrain's and then mmengine's, so stock backbones (``ResNet``,
+A config with ``default_scope='mmattn'`` finds mmattn components first and
+falls back to mmpretrain's and then mmengine's, so stock backbones (``ResNet``,
 ``MobileNetV2``), transforms and data preprocessors need no prefix. Configs of
 other OpenMMLab projects (mmpretrain, mmdet, mmpose) reach mmattn components
 with ``custom_imports=dict(imports=['mmattn'])`` and the ``mmattn.`` prefix.
@@ -75,10 +75,8 @@ WEIGHT_INITIALIZERS = _child('weight initializer',
 TASK_UTILS = _child('task util', MMPRETRAIN_TASK_UTILS, 'mmattn.models')
 METRICS = _child('metric', MMPRETRAIN_METRICS, 'mmattn.evaluation')
 EVALUATORS = _child('evaluator', MMPRETRAIN_EVALUATORS, 'mmattn.evaluation')
-VISUALIZERS = _child('visualizer', MMPRETRAIN_VISUALIZERS,
-                     'mmattn.engine')
-VISBACKENDS = _child('vis_backend', MMPRETRAIN_VISBACKENDS,
-                     'mmattn.engine')
+VISUALIZERS = _child('visualizer', MMPRETRAIN_VISUALIZERS, 'mmattn.engine')
+VISBACKENDS = _child('vis_backend', MMPRETRAIN_VISBACKENDS, 'mmattn.engine')
 
 
 def register_all_modules(init_default_scope: bool = True) -> None:

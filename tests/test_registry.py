@@ -32,7 +32,8 @@ def test_mmpretrain_config_uses_mmattn_by_custom_imports():
         from mmengine.utils import import_modules_from_strings
         from mmpretrain.registry import MODELS
         cfg = Config(dict(
-            custom_imports=dict(imports=['mmattn'], allow_failed_imports=False),
+            custom_imports=dict(
+                imports=['mmattn'], allow_failed_imports=False),
             default_scope='mmpretrain',
             model=dict(
                 type='ImageClassifier',
@@ -50,7 +51,8 @@ def test_mmpretrain_config_uses_mmattn_by_custom_imports():
         print('OK')
     """)
     result = subprocess.run([sys.executable, '-c', code],
-                            capture_output=True, text=True)
+                            capture_output=True,
+                            text=True)
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.strip().endswith('OK')
 

@@ -5,6 +5,7 @@
 _base_ = ['./seed001-table7_dcs-fb_transreid_b256-600e_msmt17.py']
 model = dict(
     backbone=dict(attentions=[]),
-    head=dict(_delete_=True, type='TransReIDHead', num_classes=1041,
-              in_channels=768))
+    head=dict(
+        _delete_=True, type='TransReIDHead', num_classes=1041,
+        in_channels=768))
 custom_hooks = []

@@ -2,8 +2,9 @@
 # (G = 2) on DukeMTMC-reID; everything else as
 # csa-pcb_resnet50_dukemtmcreid.py.
 _base_ = ['../reid/csa-pcb_resnet50_dukemtmcreid.py']
-model = dict(backbone=dict(attentions=[
-    dict(cfg=dict(type='CompressedSelfAttention',
-                  num_bases=16, groups=2),
-         after=['layer1', 'layer2', 'layer3'])
-]))
+model = dict(
+    backbone=dict(attentions=[
+        dict(
+            cfg=dict(type='CompressedSelfAttention', num_bases=16, groups=2),
+            after=['layer1', 'layer2', 'layer3'])
+    ]))

@@ -1,8 +1,9 @@
 # Seed 002 table 4: PCB + CSA on the 1st, 2nd, 3rd stages of ResNet-50 (one
 # deep-supervision branch per CSA module) on Market-1501.
 _base_ = ['../reid/csa-pcb_resnet50_market1501.py']
-model = dict(backbone=dict(attentions=[
-    dict(cfg=dict(type='CompressedSelfAttention',
-                  num_bases=32, groups=2),
-         after=['layer1', 'layer2', 'layer3'])
-]))
+model = dict(
+    backbone=dict(attentions=[
+        dict(
+            cfg=dict(type='CompressedSelfAttention', num_bases=32, groups=2),
+            after=['layer1', 'layer2', 'layer3'])
+    ]))

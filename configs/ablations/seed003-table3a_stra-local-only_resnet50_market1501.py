@@ -5,8 +5,12 @@
 _base_ = ['../reid/stra-resnet50_b32_market1501.py']
 model = dict(
     backbone=dict(attentions=[
-        dict(cfg=dict(type='StructureRegularizedAttention', groups=8,
-                      kernel_size=3, use_mode_attention=False),
-             replace='layer4.*.conv2')
+        dict(
+            cfg=dict(
+                type='StructureRegularizedAttention',
+                groups=8,
+                kernel_size=3,
+                use_mode_attention=False),
+            replace='layer4.*.conv2')
     ]),
     auxiliary_losses=None)

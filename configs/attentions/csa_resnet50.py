@@ -5,7 +5,9 @@
 # The deep-supervision branches of seed 002 eq. 8 (one
 #   CSADeepSupervisionHead per CSA module) are not part of this snippet.
 _base_ = '../_base_/models/attention_resnet50_in1k.py'
-model = dict(backbone=dict(attentions=[
-    dict(cfg=dict(type='CompressedSelfAttention', num_bases=32, groups=2),
-         after=['layer1', 'layer2', 'layer3']),
-]))
+model = dict(
+    backbone=dict(attentions=[
+        dict(
+            cfg=dict(type='CompressedSelfAttention', num_bases=32, groups=2),
+            after=['layer1', 'layer2', 'layer3']),
+    ]))

@@ -5,7 +5,9 @@
 #   convs would triple ResNet-50's parameters (see
 #   _base_/models/block_attentions.py).
 _base_ = '../_base_/models/attention_resnet50_in1k.py'
-model = dict(backbone=dict(attentions=[
-    dict(cfg=dict(type='HOGCBAMAttention', num_groups=4),
-         after='layer*.*.bn2'),
-]))
+model = dict(
+    backbone=dict(attentions=[
+        dict(
+            cfg=dict(type='HOGCBAMAttention', num_groups=4),
+            after='layer*.*.bn2'),
+    ]))

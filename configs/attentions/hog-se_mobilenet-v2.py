@@ -2,6 +2,9 @@
 # Backbone: MobileNetV2; attention in every InvertedResidual after its last
 #   ConvModule, before the shortcut add.
 _base_ = '../_base_/models/attention_mobilenet-v2_in1k.py'
-model = dict(backbone=dict(attentions=[
-    dict(cfg=dict(type='HOGSEAttention', num_groups=4), in_blocks='layer*.*'),
-]))
+model = dict(
+    backbone=dict(attentions=[
+        dict(
+            cfg=dict(type='HOGSEAttention', num_groups=4),
+            in_blocks='layer*.*'),
+    ]))

@@ -10,12 +10,15 @@
 #   stride-2 3 -> 32 stem), so it has no faithful placement there.
 _base_ = '../_base_/models/attention_resnet50_in1k.py'
 model = dict(
-    backbone=dict(backbone=dict(strides=(1, 2, 2, 1)),
-                  attentions=[
-                      dict(cfg=dict(type='StructureRegularizedAttention',
-                                    groups=8,
-                                    kernel_size=3,
-                                    gate='sigmoid',
-                                    mode_interaction=True),
-                           replace='layer4.*.conv2'),
-                  ]))
+    backbone=dict(
+        backbone=dict(strides=(1, 2, 2, 1)),
+        attentions=[
+            dict(
+                cfg=dict(
+                    type='StructureRegularizedAttention',
+                    groups=8,
+                    kernel_size=3,
+                    gate='sigmoid',
+                    mode_interaction=True),
+                replace='layer4.*.conv2'),
+        ]))

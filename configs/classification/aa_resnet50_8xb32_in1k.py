@@ -7,9 +7,15 @@
 # conv's output map at 224 x 224 (28, 14, 7); another input size needs other
 # spatial_size values.
 _base_ = ['./resnet50_8xb32_in1k.py']
-model = dict(backbone=dict(attentions=[
-    dict(cfg=dict(type='AttentionAugmentedConv2d', key_ratio=0.2,
-                  value_ratio=0.1, num_heads=8, spatial_size=size),
-         replace=f'layer{stage}.*.conv2')
-    for stage, size in ((2, 28), (3, 14), (4, 7))
-]))
+model = dict(
+    backbone=dict(attentions=[
+        dict(
+            cfg=dict(
+                type='AttentionAugmentedConv2d',
+                key_ratio=0.2,
+                value_ratio=0.1,
+                num_heads=8,
+                spatial_size=size),
+            replace=f'layer{stage}.*.conv2')
+        for stage, size in ((2, 28), (3, 14), (4, 7))
+    ]))

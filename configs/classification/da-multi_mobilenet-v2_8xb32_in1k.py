@@ -4,7 +4,9 @@
 # for them in the Re-ID search is not stated for ImageNet, so here they are
 # trained on all images with the weights.
 _base_ = ['./mobilenet-v2_8xb32_in1k.py']
-model = dict(backbone=dict(attentions=[
-    dict(cfg=dict(type='MultiWindowAttention', window_length=8),
-         after=['layer2', 'layer3', 'layer5', 'layer7']),
-]))
+model = dict(
+    backbone=dict(attentions=[
+        dict(
+            cfg=dict(type='MultiWindowAttention', window_length=8),
+            after=['layer2', 'layer3', 'layer5', 'layer7']),
+    ]))

@@ -8,8 +8,10 @@
 # its size at 224 x 224: 56, 28, 14, 7. Another input size needs other
 # spatial_size values (or extent=8 etc., which work at any size).
 _base_ = ['./resnet50_8xb32_in1k.py']
-model = dict(backbone=dict(attentions=[
-    dict(cfg=dict(type='GatherExciteAttention', spatial_size=size),
-         in_blocks=f'layer{stage}.*')
-    for stage, size in ((1, 56), (2, 28), (3, 14), (4, 7))
-]))
+model = dict(
+    backbone=dict(attentions=[
+        dict(
+            cfg=dict(type='GatherExciteAttention', spatial_size=size),
+            in_blocks=f'layer{stage}.*')
+        for stage, size in ((1, 56), (2, 28), (3, 14), (4, 7))
+    ]))

@@ -1,7 +1,5 @@
 # resnet50 + AutoLA (HOGA, K = 4, searched genotype) in every bottleneck, at
-# its middle width (after bn2; see _base_/models/block_attentions.py): 30.1M
-# parameters (seed 004 table 4: 29.39M).
-_base_ = [
-    './resnet50_8xb32_in1k.py', '../_base_/models/block_attentions.py'
-]
+# its middle width (after bn2; see _base_/models/block_attentions.py), with
+# the fusion SE ratio 16: 28.97M parameters (seed 004 table 4: 29.39M).
+_base_ = ['./resnet50_8xb32_in1k.py', '../_base_/models/block_attentions.py']
 model = dict(backbone=dict(attentions={{_base_.hoga_in_bottlenecks}}))

@@ -6,7 +6,10 @@ _base_ = [
     '../_base_/default_runtime.py'
 ]
 model = dict(
-    backbone=dict(backbone=dict(
-        _delete_=True, type='MobileNetV2', widen_factor=1.0,
-        out_indices=(7, ))),
+    backbone=dict(
+        backbone=dict(
+            _delete_=True,
+            type='MobileNetV2',
+            widen_factor=1.0,
+            out_indices=(7, ))),
     head=dict(in_channels=1280))

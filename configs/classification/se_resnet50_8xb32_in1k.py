@@ -1,6 +1,4 @@
 # resnet50 + SE in every residual block (seed 004
 # table 4).
-_base_ = [
-    './resnet50_8xb32_in1k.py', '../_base_/models/block_attentions.py'
-]
+_base_ = ['./resnet50_8xb32_in1k.py', '../_base_/models/block_attentions.py']
 model = dict(backbone=dict(attentions={{_base_.se_in_blocks}}))

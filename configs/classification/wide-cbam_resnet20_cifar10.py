@@ -3,5 +3,4 @@
 # gives the table's parameter ratio (x1.24 over ResNet20 + CBAM).
 _base_ = ['./cbam_resnet20_cifar10.py']
 model = dict(
-    backbone=dict(backbone=dict(base_channels=18)),
-    head=dict(in_channels=72))
+    backbone=dict(backbone=dict(base_channels=18)), head=dict(in_channels=72))

@@ -13,8 +13,7 @@ batch_size = 64
 train_dataloader = dict(
     batch_size=batch_size,
     num_workers=2,
-    dataset=dict(
-        data_root=data_root, num_pairs=20_000, chunk_size=batch_size))
+    dataset=dict(data_root=data_root, num_pairs=20_000, chunk_size=batch_size))
 val_dataloader = dict(
     batch_size=256,
     num_workers=2,
@@ -24,8 +23,14 @@ test_dataloader = val_dataloader
 # A lower peak rate than HardNet's 10 for the small batches.
 optim_wrapper = dict(optimizer=dict(lr=1.0))
 param_scheduler = [
-    dict(type='LinearLR', start_factor=1.0, end_factor=0.0, by_epoch=True,
-         begin=0, end=5, convert_to_iter_based=True),
+    dict(
+        type='LinearLR',
+        start_factor=1.0,
+        end_factor=0.0,
+        by_epoch=True,
+        begin=0,
+        end=5,
+        convert_to_iter_based=True),
 ]
 train_cfg = dict(max_epochs=5, val_interval=1)
 default_hooks = dict(logger=dict(interval=50))

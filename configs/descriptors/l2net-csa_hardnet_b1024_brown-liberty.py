@@ -9,8 +9,9 @@ model = dict(
         type='AttentionBackbone',
         backbone=dict(type='L2Net', patch_size=32, dropout=0.3),
         attentions=[
-            dict(cfg=dict(type='CompressedSelfAttention', num_bases=32,
-                          groups=1),
-                 after='layer3'),
+            dict(
+                cfg=dict(
+                    type='CompressedSelfAttention', num_bases=32, groups=1),
+                after='layer3'),
         ],
         dummy_input_shape=(1, 1, 32, 32)))

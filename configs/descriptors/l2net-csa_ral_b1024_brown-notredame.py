@@ -1,4 +1,5 @@
-# As l2net-csa_ral_b1024_brown-liberty.py, trained on Notredame (seed 002 table 7
+# As l2net-csa_ral_b1024_brown-liberty.py, trained on Notredame (seed 002
+# table 7
 # columns "Train Notredame").
 _base_ = ['./l2net-csa_ral_b1024_brown-liberty.py']
 

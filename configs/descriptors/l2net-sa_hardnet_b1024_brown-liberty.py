@@ -4,6 +4,7 @@
 # l2net-csa_hardnet_b1024_brown-liberty.py.
 _base_ = ['./l2net-csa_hardnet_b1024_brown-liberty.py']
 
-model = dict(backbone=dict(attentions=[
-    dict(cfg=dict(type='SelfAttention2d'), after='layer3'),
-]))
+model = dict(
+    backbone=dict(attentions=[
+        dict(cfg=dict(type='SelfAttention2d'), after='layer3'),
+    ]))

@@ -1,4 +1,5 @@
-# As l2net-sa_hardnet_b1024_brown-liberty.py, trained on Notredame (seed 002 table 7
+# As l2net-sa_hardnet_b1024_brown-liberty.py, trained on Notredame (seed 002
+# table 7
 # columns "Train Notredame").
 _base_ = ['./l2net-sa_hardnet_b1024_brown-liberty.py']
 

@@ -58,13 +58,23 @@ test_evaluator = val_evaluator
 optim_wrapper = dict(
     optimizer=dict(type='SGD', lr=10.0, momentum=0.9, weight_decay=1e-4))
 param_scheduler = [
-    dict(type='LinearLR', start_factor=1.0, end_factor=0.0, by_epoch=True,
-         begin=0, end=10, convert_to_iter_based=True),
+    dict(
+        type='LinearLR',
+        start_factor=1.0,
+        end_factor=0.0,
+        by_epoch=True,
+        begin=0,
+        end=10,
+        convert_to_iter_based=True),
 ]
 train_cfg = dict(by_epoch=True, max_epochs=10, val_interval=1)
 val_cfg = dict()
 test_cfg = dict()
 default_hooks = dict(
     logger=dict(type='LoggerHook', interval=100),
-    checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=2,
-                    save_best='brown/fpr95', rule='less'))
+    checkpoint=dict(
+        type='CheckpointHook',
+        interval=1,
+        max_keep_ckpts=2,
+        save_best='brown/fpr95',
+        rule='less'))

@@ -15,10 +15,14 @@ model = dict(
     backbone=dict(
         backbone=dict(depth=18, stem_channels=16, base_channels=16),
         dummy_input_shape=(1, 3, input_size, input_size)),
-    neck=dict(in_channels=128, feature_size=(4, 4), embed_dim=128,
-              dropout=0.2),
-    head=dict(type='ArcFaceHead', num_classes=100, in_channels=128,
-              scale=20.0, margin=0.15))
+    neck=dict(
+        in_channels=128, feature_size=(4, 4), embed_dim=128, dropout=0.2),
+    head=dict(
+        type='ArcFaceHead',
+        num_classes=100,
+        in_channels=128,
+        scale=20.0,
+        margin=0.15))
 
 train_pipeline = [
     dict(type='LoadImageFromFile'),
@@ -38,19 +42,28 @@ train_dataloader = dict(
 val_dataloader = dict(
     batch_size=64,
     num_workers=2,
-    dataset=dict(data_root=f'{data_root}/lfw', img_dir='',
-                 pipeline=test_pipeline))
+    dataset=dict(
+        data_root=f'{data_root}/lfw', img_dir='', pipeline=test_pipeline))
 test_dataloader = val_dataloader
 
 optim_wrapper = dict(optimizer=dict(lr=0.05))
 param_scheduler = [
-    dict(type='LinearLR', start_factor=0.1, by_epoch=True, begin=0, end=1,
-         convert_to_iter_based=True),
+    dict(
+        type='LinearLR',
+        start_factor=0.1,
+        by_epoch=True,
+        begin=0,
+        end=1,
+        convert_to_iter_based=True),
     dict(type='MultiStepLR', by_epoch=True, milestones=[8, 12], gamma=0.1),
 ]
 train_cfg = dict(max_epochs=15, val_interval=5)
 auto_scale_lr = dict(enable=False, base_batch_size=32)
 default_hooks = dict(
     logger=dict(type='LoggerHook', interval=10),
-    checkpoint=dict(type='CheckpointHook', interval=5, max_keep_ckpts=2,
-                    save_best='lfw/accuracy', rule='greater'))
+    checkpoint=dict(
+        type='CheckpointHook',
+        interval=5,
+        max_keep_ckpts=2,
+        save_best='lfw/accuracy',
+        rule='greater'))

@@ -6,6 +6,10 @@
 # checkpoint also pass --cfg-options model.backbone.attentions=[].
 _base_ = './stra-resnet50_arcface_face.py'
 test_dataloader = dict(
-    dataset=dict(_delete_=True, type='FacePairList', data_root='data/cplfw',
-                 ann_file='pairs_list.txt', name='cplfw',
-                 pipeline={{_base_.test_pipeline}}))
+    dataset=dict(
+        _delete_=True,
+        type='FacePairList',
+        data_root='data/cplfw',
+        ann_file='pairs_list.txt',
+        name='cplfw',
+        pipeline={{_base_.test_pipeline}}))

@@ -5,7 +5,12 @@ _base_ = [
     './_base_/sgd_20e.py', '../_base_/default_runtime.py'
 ]
 model = dict(
-    head=dict(_delete_=True, type='CosFaceHead', num_classes=10572,
-              in_channels=512, scale=20.0, margin=0.2))
+    head=dict(
+        _delete_=True,
+        type='CosFaceHead',
+        num_classes=10572,
+        in_channels=512,
+        scale=20.0,
+        margin=0.2))
 default_hooks = dict(
     checkpoint=dict(interval=1, save_best='lfw/accuracy', rule='greater'))

@@ -4,7 +4,10 @@ _base_ = [
     './_base_/sgd_20e.py', '../_base_/default_runtime.py'
 ]
 model = dict(
-    head=dict(_delete_=True, type='SoftmaxFaceHead', num_classes=10572,
-              in_channels=512))
+    head=dict(
+        _delete_=True,
+        type='SoftmaxFaceHead',
+        num_classes=10572,
+        in_channels=512))
 default_hooks = dict(
     checkpoint=dict(interval=1, save_best='lfw/accuracy', rule='greater'))

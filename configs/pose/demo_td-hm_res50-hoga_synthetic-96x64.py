@@ -15,8 +15,7 @@ data_root = 'data/synthetic_coco_pose/'
 # was read, so each use is restated with the small one.
 codec = dict(
     type='MSRAHeatmap', input_size=(64, 96), heatmap_size=(16, 24), sigma=1)
-model = dict(
-    backbone=dict(init_cfg=None), head=dict(decoder=codec))
+model = dict(backbone=dict(init_cfg=None), head=dict(decoder=codec))
 train_pipeline = [
     dict(type='LoadImage'),
     dict(type='GetBBoxCenterScale'),
@@ -42,8 +41,8 @@ val_dataloader = dict(
     num_workers=2,
     dataset=dict(data_root=data_root, bbox_file=None, pipeline=val_pipeline))
 test_dataloader = val_dataloader
-val_evaluator = dict(
-    ann_file=data_root + 'annotations/person_keypoints_val2017.json')
+val_evaluator = dict(ann_file=data_root +
+                     'annotations/person_keypoints_val2017.json')
 test_evaluator = val_evaluator
 
 # A short schedule with the base's Adam: warm-up over the first 50
@@ -51,8 +50,13 @@ test_evaluator = val_evaluator
 train_cfg = dict(max_epochs=30, val_interval=5)
 param_scheduler = [
     dict(type='LinearLR', begin=0, end=50, start_factor=0.01, by_epoch=False),
-    dict(type='MultiStepLR', begin=0, end=30, milestones=[20, 27], gamma=0.1,
-         by_epoch=True)
+    dict(
+        type='MultiStepLR',
+        begin=0,
+        end=30,
+        milestones=[20, 27],
+        gamma=0.1,
+        by_epoch=True)
 ]
 optim_wrapper = dict(optimizer=dict(lr=1e-3))
 default_hooks = dict(checkpoint=dict(interval=5), logger=dict(interval=10))

@@ -7,17 +7,20 @@
 # train_cfg.max_epochs=40).
 _base_ = ['./csa-pcb-rpp_resnet50_market1501.py']
 train_dataloader = dict(
-    dataset=dict(type='CUHK03NP', data_root='data/cuhk03-np',
-                 subset='detected'))
+    dataset=dict(
+        type='CUHK03NP', data_root='data/cuhk03-np', subset='detected'))
 val_dataloader = dict(
-    dataset=dict(type='CUHK03NP', data_root='data/cuhk03-np',
-                 subset='detected'))
+    dataset=dict(
+        type='CUHK03NP', data_root='data/cuhk03-np', subset='detected'))
 test_dataloader = val_dataloader
 model = dict(
     head=dict(num_classes=767),
     auxiliary_losses=[
-        dict(type='AttentionDeepSupervision',
-             head=dict(type='CSADeepSupervisionHead',
-                       num_classes=767, loss_weight=1.0))
+        dict(
+            type='AttentionDeepSupervision',
+            head=dict(
+                type='CSADeepSupervisionHead',
+                num_classes=767,
+                loss_weight=1.0))
     ])
 load_from = 'work_dirs/csa-pcb_resnet50_40e_cuhk03np/epoch_40.pth'

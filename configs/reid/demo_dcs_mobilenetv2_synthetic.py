@@ -7,8 +7,7 @@
 # ImageNet weights).
 _base_ = [
     '../_base_/models/reid_mobilenetv2_dcs.py',
-    '../_base_/datasets/market1501.py',
-    '../_base_/default_runtime.py'
+    '../_base_/datasets/market1501.py', '../_base_/default_runtime.py'
 ]
 data_root = 'data/synthetic_reid'
 input_size = (64, 32)
@@ -20,9 +19,13 @@ train_pipeline = [
     dict(type='Resize', scale=input_size[::-1]),
     dict(type='RandomFlip', prob=0.5, direction='horizontal'),
     dict(type='RandomCrop', crop_size=input_size, padding=4),
-    dict(type='RandomErasing', erase_prob=0.5, mode='const',
-         fill_color=(124, 116, 104), min_area_ratio=0.02,
-         max_area_ratio=0.2),
+    dict(
+        type='RandomErasing',
+        erase_prob=0.5,
+        mode='const',
+        fill_color=(124, 116, 104),
+        min_area_ratio=0.02,
+        max_area_ratio=0.2),
     dict(type='PackInputs'),
 ]
 test_pipeline = [
@@ -45,10 +48,20 @@ optim_wrapper = dict(
     optimizer=dict(type='Adam', lr=3.5e-3, weight_decay=5e-4),
     paramwise_cfg=dict(norm_decay_mult=0.0, bias_decay_mult=0.0))
 param_scheduler = [
-    dict(type='LinearLR', start_factor=0.1, by_epoch=True, begin=0, end=1,
-         convert_to_iter_based=True),
-    dict(type='CosineAnnealingLR', by_epoch=True, begin=1, T_max=54,
-         eta_min=1e-5, convert_to_iter_based=True),
+    dict(
+        type='LinearLR',
+        start_factor=0.1,
+        by_epoch=True,
+        begin=0,
+        end=1,
+        convert_to_iter_based=True),
+    dict(
+        type='CosineAnnealingLR',
+        by_epoch=True,
+        begin=1,
+        T_max=54,
+        eta_min=1e-5,
+        convert_to_iter_based=True),
 ]
 train_cfg = dict(by_epoch=True, max_epochs=55, val_interval=55)
 val_cfg = dict()

@@ -7,11 +7,11 @@
 # train_cfg.max_epochs=40).
 _base_ = ['./pcb-rpp_resnet50_market1501.py']
 train_dataloader = dict(
-    dataset=dict(type='CUHK03NP', data_root='data/cuhk03-np',
-                 subset='detected'))
+    dataset=dict(
+        type='CUHK03NP', data_root='data/cuhk03-np', subset='detected'))
 val_dataloader = dict(
-    dataset=dict(type='CUHK03NP', data_root='data/cuhk03-np',
-                 subset='detected'))
+    dataset=dict(
+        type='CUHK03NP', data_root='data/cuhk03-np', subset='detected'))
 test_dataloader = val_dataloader
 model = dict(head=dict(num_classes=767))
 load_from = 'work_dirs/pcb_resnet50_40e_cuhk03np/epoch_40.pth'

@@ -4,10 +4,10 @@
 # swapped.
 _base_ = ['./pcb_resnet50_market1501.py']
 train_dataloader = dict(
-    dataset=dict(type='CUHK03NP', data_root='data/cuhk03-np',
-                 subset='detected'))
+    dataset=dict(
+        type='CUHK03NP', data_root='data/cuhk03-np', subset='detected'))
 val_dataloader = dict(
-    dataset=dict(type='CUHK03NP', data_root='data/cuhk03-np',
-                 subset='detected'))
+    dataset=dict(
+        type='CUHK03NP', data_root='data/cuhk03-np', subset='detected'))
 test_dataloader = val_dataloader
 model = dict(head=dict(num_classes=767))

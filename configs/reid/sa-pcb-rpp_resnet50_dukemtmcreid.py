@@ -13,8 +13,11 @@ test_dataloader = val_dataloader
 model = dict(
     head=dict(num_classes=702),
     auxiliary_losses=[
-        dict(type='AttentionDeepSupervision',
-             head=dict(type='CSADeepSupervisionHead',
-                       num_classes=702, loss_weight=1.0))
+        dict(
+            type='AttentionDeepSupervision',
+            head=dict(
+                type='CSADeepSupervisionHead',
+                num_classes=702,
+                loss_weight=1.0))
     ])
 load_from = 'work_dirs/sa-pcb_resnet50_40e_dukemtmcreid/epoch_40.pth'

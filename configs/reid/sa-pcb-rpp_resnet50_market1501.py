@@ -8,8 +8,12 @@ _base_ = [
     '../_base_/datasets/market1501_384x128_pcb.py',
     '../_base_/schedules/pcb-rpp_sgd_60e.py', '../_base_/default_runtime.py'
 ]
-model = dict(neck=dict(_delete_=True, type='RefinedPartPooling',
-                       in_channels=2048, num_parts=6))
+model = dict(
+    neck=dict(
+        _delete_=True,
+        type='RefinedPartPooling',
+        in_channels=2048,
+        num_parts=6))
 load_from = 'work_dirs/sa-pcb_resnet50_40e_market1501/epoch_40.pth'
 # ReIDMetric's keys have no rule mmengine can infer.
 default_hooks = dict(checkpoint=dict(save_best='reid/mAP', rule='greater'))

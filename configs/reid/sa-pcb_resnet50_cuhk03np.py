@@ -4,16 +4,19 @@
 # identities swapped.
 _base_ = ['./sa-pcb_resnet50_market1501.py']
 train_dataloader = dict(
-    dataset=dict(type='CUHK03NP', data_root='data/cuhk03-np',
-                 subset='detected'))
+    dataset=dict(
+        type='CUHK03NP', data_root='data/cuhk03-np', subset='detected'))
 val_dataloader = dict(
-    dataset=dict(type='CUHK03NP', data_root='data/cuhk03-np',
-                 subset='detected'))
+    dataset=dict(
+        type='CUHK03NP', data_root='data/cuhk03-np', subset='detected'))
 test_dataloader = val_dataloader
 model = dict(
     head=dict(num_classes=767),
     auxiliary_losses=[
-        dict(type='AttentionDeepSupervision',
-             head=dict(type='CSADeepSupervisionHead',
-                       num_classes=767, loss_weight=1.0))
+        dict(
+            type='AttentionDeepSupervision',
+            head=dict(
+                type='CSADeepSupervisionHead',
+                num_classes=767,
+                loss_weight=1.0))
     ])

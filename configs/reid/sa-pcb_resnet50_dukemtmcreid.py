@@ -10,7 +10,10 @@ test_dataloader = val_dataloader
 model = dict(
     head=dict(num_classes=702),
     auxiliary_losses=[
-        dict(type='AttentionDeepSupervision',
-             head=dict(type='CSADeepSupervisionHead',
-                       num_classes=702, loss_weight=1.0))
+        dict(
+            type='AttentionDeepSupervision',
+            head=dict(
+                type='CSADeepSupervisionHead',
+                num_classes=702,
+                loss_weight=1.0))
     ])

@@ -9,8 +9,9 @@
 _base_ = ['./stra-resnet50_b32_market1501.py']
 model = dict(
     backbone=dict(attentions=[
-        dict(cfg=dict(type='StandAloneSelfAttention', kernel_size=7,
-                      num_heads=8),
-             replace='layer4.*.conv2')
+        dict(
+            cfg=dict(
+                type='StandAloneSelfAttention', kernel_size=7, num_heads=8),
+            replace='layer4.*.conv2')
     ]),
     auxiliary_losses=None)

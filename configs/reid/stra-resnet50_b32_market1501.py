@@ -26,15 +26,20 @@ model = dict(
                 'v0/resnet/resnet50_8xb32_in1k_20210831-ea4938fc.pth',
                 prefix='backbone.')),
         attentions=[
-            dict(cfg=dict(type='StructureRegularizedAttention', groups=8,
-                          kernel_size=3, gate='sigmoid',
-                          mode_interaction=True),
-                 replace='layer4.*.conv2')
+            dict(
+                cfg=dict(
+                    type='StructureRegularizedAttention',
+                    groups=8,
+                    kernel_size=3,
+                    gate='sigmoid',
+                    mode_interaction=True),
+                replace='layer4.*.conv2')
         ],
         dummy_input_shape=(1, 3, 256, 128)),
     auxiliary_losses=[
-        dict(type='StRAModeDiversity',
-             loss=dict(type='DiversityLoss', loss_weight=1.0))
+        dict(
+            type='StRAModeDiversity',
+            loss=dict(type='DiversityLoss', loss_weight=1.0))
     ])
 batch_size = 32
 train_dataloader = dict(

@@ -7,6 +7,7 @@ model = dict(
         arch_file='work_dirs/ablation_fbnetv2-large_search_market1501/'
         'architecture.json',
         backbone=dict(attentions=[
-            dict(cfg=dict(type='NonLocalAttention'),
-                 after=['stage1', 'stage2', 'stage3', 'stage4'])
+            dict(
+                cfg=dict(type='NonLocalAttention'),
+                after=['stage1', 'stage2', 'stage3', 'stage4'])
         ])))

@@ -3,7 +3,9 @@
 # DCS), trained with CE + triplet only.
 _base_ = ['./ablation_fbnetv2-large_retrain_market1501.py']
 model = dict(
-    backbone=dict(backbone=dict(attentions=[
-        dict(cfg=dict(type='NonLocalAttention'),
-             after=['stage1', 'stage2', 'stage3', 'stage4'])
-    ])))
+    backbone=dict(
+        backbone=dict(attentions=[
+            dict(
+                cfg=dict(type='NonLocalAttention'),
+                after=['stage1', 'stage2', 'stage3', 'stage4'])
+        ])))

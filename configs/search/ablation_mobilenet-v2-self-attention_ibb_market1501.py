@@ -2,6 +2,7 @@
 _base_ = ['./dcs-fb_mobilenet-v2_market1501.py']
 model = dict(
     backbone=dict(attentions=[
-        dict(cfg=dict(type='NonLocalAttention'),
-             after=['layer2', 'layer3', 'layer5', 'layer7'])
+        dict(
+            cfg=dict(type='NonLocalAttention'),
+            after=['layer2', 'layer3', 'layer5', 'layer7'])
     ]))

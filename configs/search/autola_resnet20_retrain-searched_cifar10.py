@@ -16,14 +16,17 @@ model = dict(
     head={{_base_.classifier.head}})
 train_dataloader = dict(batch_size=256)
 train_cfg = dict(
-    _delete_=True, type='EpochBasedTrainLoop', max_epochs=500,
-    val_interval=10)
+    _delete_=True, type='EpochBasedTrainLoop', max_epochs=500, val_interval=10)
 optim_wrapper = dict(
     _delete_=True,
     optimizer=dict(type='SGD', lr=0.1, momentum=0.9, weight_decay=3e-4))
 param_scheduler = [
-    dict(type='CosineAnnealingLR', by_epoch=True, T_max=500, eta_min=0.001,
-         convert_to_iter_based=True)
+    dict(
+        type='CosineAnnealingLR',
+        by_epoch=True,
+        T_max=500,
+        eta_min=0.001,
+        convert_to_iter_based=True)
 ]
 model_wrapper_cfg = None
 custom_hooks = []

@@ -15,8 +15,9 @@ backbone = dict(
     type='AttentionBackbone',
     backbone=dict(type='CifarResNet', depth=depth, base_channels=16),
     attentions=[
-        dict(cfg=dict(type='HOGAttention', num_groups=4, search=True),
-             in_blocks='layer*.*')
+        dict(
+            cfg=dict(type='HOGAttention', num_groups=4, search=True),
+            in_blocks='layer*.*')
     ],
     dummy_input_shape=(1, 3, 32, 32))
 classifier = dict(
@@ -41,15 +42,18 @@ test_cfg = dict()
 optim_wrapper = dict(
     constructor='BilevelOptimWrapperConstructor',
     weights=dict(
-        optimizer=dict(type='SGD', lr=0.025, momentum=0.9,
-                       weight_decay=3e-4)),
+        optimizer=dict(type='SGD', lr=0.025, momentum=0.9, weight_decay=3e-4)),
     architecture=dict(
-        optimizer=dict(type='Adam', lr=3e-3, betas=(0.5, 0.999),
-                       weight_decay=1e-3)))
+        optimizer=dict(
+            type='Adam', lr=3e-3, betas=(0.5, 0.999), weight_decay=1e-3)))
 param_scheduler = dict(
     weights=[
-        dict(type='CosineAnnealingLR', by_epoch=True, T_max=100,
-             eta_min=0.001, convert_to_iter_based=True)
+        dict(
+            type='CosineAnnealingLR',
+            by_epoch=True,
+            T_max=100,
+            eta_min=0.001,
+            convert_to_iter_based=True)
     ],
     architecture=[])
 model_wrapper_cfg = dict(
@@ -59,5 +63,5 @@ custom_hooks = [
     dict(type='ExportArchitectureHook', out_file='architecture.json'),
 ]
 default_hooks = dict(
-    checkpoint=dict(type='CheckpointHook', interval=10, max_keep_ckpts=3,
-                    save_best=None))
+    checkpoint=dict(
+        type='CheckpointHook', interval=10, max_keep_ckpts=3, save_best=None))

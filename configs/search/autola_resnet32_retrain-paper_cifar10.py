@@ -8,8 +8,8 @@ model = dict(
         type='AttentionBackbone',
         backbone=dict(type='CifarResNet', depth=32, base_channels=16),
         attentions=[
-            dict(cfg=dict(type='HOGAttention', num_groups=4,
-                          genotype='autola'),
-                 in_blocks='layer*.*')
+            dict(
+                cfg=dict(type='HOGAttention', num_groups=4, genotype='autola'),
+                in_blocks='layer*.*')
         ],
         dummy_input_shape=(1, 3, 32, 32)))

@@ -7,9 +7,10 @@ model = dict(
         arch_file='work_dirs/da-dnas_fbnetv2_search_market1501/'
         'architecture.json',
         backbone=dict(attentions=[
-            dict(cfg=dict(type='ChannelWindowAttention'),
-                 after=['stage1', 'stage2', 'stage3', 'stage4'])
+            dict(
+                cfg=dict(type='ChannelWindowAttention'),
+                after=['stage1', 'stage2', 'stage3', 'stage4'])
         ])),
-    head=dict(_delete_=True, type='ReIDHead', num_classes=751,
-              in_channels=1984))
+    head=dict(
+        _delete_=True, type='ReIDHead', num_classes=751, in_channels=1984))
 custom_hooks = []

@@ -7,14 +7,19 @@ _base_ = ['./dcs-dnas_fbnetv2_search_market1501.py']
 model = dict(
     model=dict(
         backbone=dict(attentions=[
-            dict(cfg=dict(type='ChannelWindowAttention'),
-                 after=['stage1', 'stage2', 'stage3', 'stage4'])
+            dict(
+                cfg=dict(type='ChannelWindowAttention'),
+                after=['stage1', 'stage2', 'stage3', 'stage4'])
         ]),
-        head=dict(_delete_=True, type='ReIDHead', num_classes=751,
-                  in_channels=1984)))
+        head=dict(
+            _delete_=True, type='ReIDHead', num_classes=751,
+            in_channels=1984)))
 custom_hooks = [
-    dict(type='GumbelTemperatureHook', tau0=5.0, decay=0.045,
-         attributes=['gumbel_tau']),
+    dict(
+        type='GumbelTemperatureHook',
+        tau0=5.0,
+        decay=0.045,
+        attributes=['gumbel_tau']),
     dict(type='ArchitectureLoggerHook'),
     dict(type='ExportArchitectureHook', out_file='architecture.json'),
 ]

@@ -7,6 +7,7 @@ model = dict(
     backbone=dict(
         arch_file=arch_file,
         backbone=dict(attentions=[
-            dict(cfg=dict(type='MultiWindowAttention', window_length=8),
-                 after=['layer2', 'layer3', 'layer5', 'layer7'])
+            dict(
+                cfg=dict(type='MultiWindowAttention', window_length=8),
+                after=['layer2', 'layer3', 'layer5', 'layer7'])
         ])))

@@ -5,6 +5,7 @@ _base_ = ['./da-fb-single_mobilenet-v2_search_market1501.py']
 model = dict(
     model=dict(
         backbone=dict(attentions=[
-            dict(cfg=dict(type='MultiWindowAttention', window_length=8),
-                 after=['layer2', 'layer3', 'layer5', 'layer7'])
+            dict(
+                cfg=dict(type='MultiWindowAttention', window_length=8),
+                after=['layer2', 'layer3', 'layer5', 'layer7'])
         ])))

@@ -18,8 +18,7 @@ model = dict(
     head={{_base_.reid_model.head}})
 
 train_cfg = dict(
-    _delete_=True, type='EpochBasedTrainLoop', max_epochs=600,
-    val_interval=50)
+    _delete_=True, type='EpochBasedTrainLoop', max_epochs=600, val_interval=50)
 optim_wrapper = dict(
     _delete_=True,
     optimizer=dict(type='SGD', lr=0.035, momentum=0.9, weight_decay=5e-4),

@@ -9,8 +9,11 @@ _base_ = ['./_base_/reid_search_runtime.py']
 da_cfg = dict(type='ChannelWindowAttention')
 backbone = dict(
     type='AttentionBackbone',
-    backbone=dict(type='MobileNetV2ReID', arch='mobilenetv2',
-                  widen_factor=1.0, last_stride=1),
+    backbone=dict(
+        type='MobileNetV2ReID',
+        arch='mobilenetv2',
+        widen_factor=1.0,
+        last_stride=1),
     attentions=[
         dict(cfg=da_cfg, after=['layer2', 'layer3', 'layer5', 'layer7'])
     ])
@@ -30,18 +33,23 @@ model = dict(type='BilevelSearchModel', model=reid_model)
 optim_wrapper = dict(
     constructor='BilevelOptimWrapperConstructor',
     weights=dict(
-        optimizer=dict(type='SGD', lr=0.035, momentum=0.9,
-                       weight_decay=5e-4),
+        optimizer=dict(type='SGD', lr=0.035, momentum=0.9, weight_decay=5e-4),
         paramwise_cfg=dict(norm_decay_mult=0.0, bias_decay_mult=0.0)),
     # No weight decay: it would pull every window towards s = l = integer.
     architecture=dict(
         optimizer=dict(type='SGD', lr=0.3, momentum=0.9, weight_decay=0.)))
 param_scheduler = dict(
     weights=[
-        dict(type='MultiStepLR', by_epoch=True, milestones=[150, 240],
-             gamma=0.1)
+        dict(
+            type='MultiStepLR',
+            by_epoch=True,
+            milestones=[150, 240],
+            gamma=0.1)
     ],
     architecture=[
-        dict(type='CosineAnnealingLR', by_epoch=True, T_max=300,
-             convert_to_iter_based=True)
+        dict(
+            type='CosineAnnealingLR',
+            by_epoch=True,
+            T_max=300,
+            convert_to_iter_based=True)
     ])

@@ -17,15 +17,19 @@ model = dict(
     head={{_base_.reid_model.head}})
 
 train_cfg = dict(
-    _delete_=True, type='EpochBasedTrainLoop', max_epochs=400,
-    val_interval=50)
+    _delete_=True, type='EpochBasedTrainLoop', max_epochs=400, val_interval=50)
 optim_wrapper = dict(
     _delete_=True,
     optimizer=dict(type='Adam', lr=3.5e-4, weight_decay=5e-4),
     paramwise_cfg=dict(norm_decay_mult=0.0, bias_decay_mult=0.0))
 param_scheduler = [
-    dict(type='LinearLR', start_factor=0.01, by_epoch=True, begin=0, end=10,
-         convert_to_iter_based=True),
+    dict(
+        type='LinearLR',
+        start_factor=0.01,
+        by_epoch=True,
+        begin=0,
+        end=10,
+        convert_to_iter_based=True),
     dict(type='MultiStepLR', by_epoch=True, milestones=[200, 300], gamma=0.1)
 ]
 model_wrapper_cfg = None

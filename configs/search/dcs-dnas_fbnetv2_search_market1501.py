@@ -14,11 +14,13 @@ supernet_arch = 'base'
 backbone = dict(
     type='AttentionBackbone',
     backbone=dict(
-        type='FBNetV2Supernet', arch=supernet_arch,
+        type='FBNetV2Supernet',
+        arch=supernet_arch,
         flops_input_size=input_size),
     attentions=[
-        dict(cfg=dict(type='DCSAttention'),
-             after=['stage1', 'stage2', 'stage3', 'stage4'])
+        dict(
+            cfg=dict(type='DCSAttention'),
+            after=['stage1', 'stage2', 'stage3', 'stage4'])
     ],
     dummy_input_shape=(1, 3, 64, 32))
 reid_model = dict(
@@ -43,9 +45,13 @@ train_pipeline = [
     dict(type='Resize', scale=input_size[::-1]),
     dict(type='RandomFlip', prob=0.5, direction='horizontal'),
     dict(type='RandomCrop', crop_size=input_size, padding=10),
-    dict(type='RandomErasing', erase_prob=0.5, mode='const',
-         fill_color=(124, 116, 104), min_area_ratio=0.02,
-         max_area_ratio=0.4),
+    dict(
+        type='RandomErasing',
+        erase_prob=0.5,
+        mode='const',
+        fill_color=(124, 116, 104),
+        min_area_ratio=0.02,
+        max_area_ratio=0.4),
     dict(type='PackInputs'),
 ]
 test_pipeline = [
@@ -60,22 +66,30 @@ test_dataloader = val_dataloader
 optim_wrapper = dict(
     constructor='BilevelOptimWrapperConstructor',
     weights=dict(
-        optimizer=dict(type='SGD', lr=0.035, momentum=0.9,
-                       weight_decay=5e-4),
+        optimizer=dict(type='SGD', lr=0.035, momentum=0.9, weight_decay=5e-4),
         paramwise_cfg=dict(norm_decay_mult=0.0, bias_decay_mult=0.0)),
     architecture=dict(optimizer=dict(type='Adam', lr=0.03)))
 param_scheduler = dict(
     weights=[
-        dict(type='MultiStepLR', by_epoch=True, milestones=[150, 240],
-             gamma=0.1)
+        dict(
+            type='MultiStepLR',
+            by_epoch=True,
+            milestones=[150, 240],
+            gamma=0.1)
     ],
     architecture=[
-        dict(type='CosineAnnealingLR', by_epoch=True, T_max=300,
-             convert_to_iter_based=True)
+        dict(
+            type='CosineAnnealingLR',
+            by_epoch=True,
+            T_max=300,
+            convert_to_iter_based=True)
     ])
 custom_hooks = [
-    dict(type='GumbelTemperatureHook', tau0=5.0, decay=0.045,
-         attributes=['gumbel_tau']),
+    dict(
+        type='GumbelTemperatureHook',
+        tau0=5.0,
+        decay=0.045,
+        attributes=['gumbel_tau']),
     dict(type='IBVariationalHook', warmup_ratio=0.3),
     dict(type='ArchitectureLoggerHook'),
     dict(type='ExportArchitectureHook', out_file='architecture.json'),

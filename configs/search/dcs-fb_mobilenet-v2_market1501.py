@@ -9,18 +9,20 @@
 # Mask generator: the full C x C Linear (mask_hidden_channels=None), table I's
 # 2.31 M: the library has 2.34 M (the rank-48 form would give 2.27 M here but
 # 5.15 M for MobileNetV2-200, 3.3 % under table I's 5.32 M).
-_base_ = ['../_base_/datasets/market1501.py',
-          '../_base_/default_runtime.py']
+_base_ = ['../_base_/datasets/market1501.py', '../_base_/default_runtime.py']
 attentions = [
-    dict(cfg=dict(type='DCSAttention'),
-         after=['layer2', 'layer3', 'layer5', 'layer7'])
+    dict(
+        cfg=dict(type='DCSAttention'),
+        after=['layer2', 'layer3', 'layer5', 'layer7'])
 ]
 model = dict(
     type='ReID',
     backbone=dict(
         type='AttentionBackbone',
         backbone=dict(
-            type='MobileNetV2ReID', arch='mobilenetv2', last_stride=1,
+            type='MobileNetV2ReID',
+            arch='mobilenetv2',
+            last_stride=1,
             # Table I's pretrained row (mmpretrain's ImageNet MobileNetV2);
             # init_cfg=None gives its "trained from scratch" row.
             init_cfg=dict(

@@ -6,11 +6,11 @@
 _base_ = ['./dcs-fb_mobilenet-v2_market1501.py']
 model = dict(
     backbone=dict(
-        backbone=dict(
-            _delete_=True, type='OSNet', arch='x1.0', with_fc=True),
+        backbone=dict(_delete_=True, type='OSNet', arch='x1.0', with_fc=True),
         attentions=[
-            dict(cfg=dict(type='DCSAttention', mask_hidden_channels=48),
-                 after=['conv2', 'conv3', 'conv4', 'conv5'])
+            dict(
+                cfg=dict(type='DCSAttention', mask_hidden_channels=48),
+                after=['conv2', 'conv3', 'conv4', 'conv5'])
         ]),
     neck=dict(in_channels=512),
     head=dict(in_channels=512))

@@ -21,8 +21,9 @@ model = dict(
         type='AttentionBackbone',
         backbone={{_base_.model.backbone}},
         attentions=[
-            dict(cfg=dict(type='DCSViTAttention', mask_hidden_channels=48),
-                 replace=['layers.*.attn', 'jpm_*.attn'])
+            dict(
+                cfg=dict(type='DCSViTAttention', mask_hidden_channels=48),
+                replace=['layers.*.attn', 'jpm_*.attn'])
         ]),
     head=dict(
         type='TransReIDHeadWithIB',
@@ -33,9 +34,13 @@ train_pipeline = [
     dict(type='Resize', scale=(128, 256)),
     dict(type='RandomFlip', prob=0.5, direction='horizontal'),
     dict(type='RandomCrop', crop_size=(256, 128), padding=10),
-    dict(type='RandomErasing', erase_prob=0.5, mode='const',
-         fill_color=(128, 128, 128), min_area_ratio=0.02,
-         max_area_ratio=0.4),
+    dict(
+        type='RandomErasing',
+        erase_prob=0.5,
+        mode='const',
+        fill_color=(128, 128, 128),
+        min_area_ratio=0.02,
+        max_area_ratio=0.4),
     dict(type='PackInputs', algorithm_keys=['camera_id']),
 ]
 train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
@@ -43,10 +48,20 @@ optim_wrapper = dict(
     optimizer=dict(type='SGD', lr=0.008, momentum=0.9, weight_decay=1e-4),
     paramwise_cfg=dict(norm_decay_mult=0.0, bias_decay_mult=0.0))
 param_scheduler = [
-    dict(type='LinearLR', start_factor=0.01, by_epoch=True, begin=0, end=5,
-         convert_to_iter_based=True),
-    dict(type='CosineAnnealingLR', by_epoch=True, begin=5, T_max=115,
-         eta_min=1.6e-6, convert_to_iter_based=True),
+    dict(
+        type='LinearLR',
+        start_factor=0.01,
+        by_epoch=True,
+        begin=0,
+        end=5,
+        convert_to_iter_based=True),
+    dict(
+        type='CosineAnnealingLR',
+        by_epoch=True,
+        begin=5,
+        T_max=115,
+        eta_min=1.6e-6,
+        convert_to_iter_based=True),
 ]
 train_cfg = dict(by_epoch=True, max_epochs=120, val_interval=20)
 val_cfg = dict()

@@ -50,8 +50,12 @@ def init_model(config,
     if checkpoint is None:
         model.init_weights()
     else:
-        load_checkpoint(model, checkpoint, map_location='cpu', strict=True,
-                        logger='silent')
+        load_checkpoint(
+            model,
+            checkpoint,
+            map_location='cpu',
+            strict=True,
+            logger='silent')
     model.cfg = cfg
     return model.to(device).eval()
 
@@ -140,8 +144,8 @@ def display_image(sample: dict) -> np.ndarray:
     if image.dim() != 3 or image.shape[0] != 3:
         raise ValueError('expected a packed (3, H, W) image, got shape '
                          f'{tuple(image.shape)}')
-    return np.ascontiguousarray(
-        image.permute(1, 2, 0).numpy()[..., ::-1]).astype(np.uint8)
+    return np.ascontiguousarray(image.permute(
+        1, 2, 0).numpy()[..., ::-1]).astype(np.uint8)
 
 
 @torch.no_grad()
@@ -158,14 +162,17 @@ def extract_features(model: nn.Module,
     return torch.cat(feats).float().cpu()
 
 
-def reid_labels(dataset, indices: Optional[Sequence[int]] = None
-                ) -> Dict[str, torch.Tensor]:
+def reid_labels(
+        dataset,
+        indices: Optional[Sequence[int]] = None) -> Dict[str, torch.Tensor]:
     """``pids``, ``camids`` and ``is_query`` (long / bool tensors) of the
     data infos of a Re-ID dataset."""
     indices = list(range(len(dataset))) if indices is None else list(indices)
     infos = [dataset.get_data_info(i) for i in indices]
-    missing = [k for k in ('gt_label', 'camera_id', 'is_query')
-               if infos and k not in infos[0]]
+    missing = [
+        k for k in ('gt_label', 'camera_id', 'is_query')
+        if infos and k not in infos[0]
+    ]
     if missing:
         raise ValueError(f'the dataset\'s data infos lack {missing}; a Re-ID '
                          'dataset (e.g. Market1501) is needed')

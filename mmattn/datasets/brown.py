@@ -37,8 +37,8 @@ DEFAULT_PAIRS_FILE = 'm50_100000_100000_0.txt'
 _BITMAP_NAME = re.compile(r'^patches(\d+)\.bmp$')
 
 
-def _parse_int_fields(path: str, line_no: int, line: str,
-                      expected: int, layout: str) -> List[int]:
+def _parse_int_fields(path: str, line_no: int, line: str, expected: int,
+                      layout: str) -> List[int]:
     fields = line.split()
     if len(fields) != expected:
         raise ValueError(f'{path}:{line_no}: expected {expected} integers '
@@ -91,8 +91,8 @@ def read_pairs_file(path: str, point_ids: np.ndarray) -> np.ndarray:
     with open(path) as f:
         for line_no, line in enumerate(f, start=1):
             fields = _parse_int_fields(path, line_no, line, 7, layout)
-            for patch, point in ((fields[0], fields[1]),
-                                 (fields[3], fields[4])):
+            for patch, point in ((fields[0], fields[1]), (fields[3],
+                                                          fields[4])):
                 if not 0 <= patch < len(point_ids):
                     raise ValueError(
                         f'{path}:{line_no}: patch id {patch} out of range; '
@@ -107,7 +107,8 @@ def read_pairs_file(path: str, point_ids: np.ndarray) -> np.ndarray:
     return np.asarray(pairs, dtype=np.int64)
 
 
-def read_patches(folder: str, num_patches: int,
+def read_patches(folder: str,
+                 num_patches: int,
                  patch_size: int = 32) -> np.ndarray:
     """The first ``num_patches`` patches of a sequence's bitmaps.
 
@@ -192,9 +193,10 @@ def sample_training_pairs(point_ids: np.ndarray, num_pairs: int,
     starts, counts = starts[usable], counts[usable]
     rng = np.random.default_rng(seed)
     chosen = np.concatenate([
-        rng.choice(len(starts), size=min(chunk_size, num_pairs - begin),
-                   replace=False)
-        for begin in range(0, num_pairs, chunk_size)
+        rng.choice(
+            len(starts),
+            size=min(chunk_size, num_pairs - begin),
+            replace=False) for begin in range(0, num_pairs, chunk_size)
     ])
     count = counts[chosen]
     first = rng.integers(0, count)
@@ -257,8 +259,8 @@ class BrownDataset(BaseDataset):
             raise ValueError('BrownDataset: sequences must be a non-empty '
                              f'str or list of str, got {sequences!r}')
         for name, value in (('num_pairs', num_pairs),
-                            ('chunk_size', chunk_size),
-                            ('patch_size', patch_size)):
+                            ('chunk_size', chunk_size), ('patch_size',
+                                                         patch_size)):
             if not isinstance(value, int) or value < 1:
                 raise ValueError(f'BrownDataset: {name} must be a positive '
                                  f'int, got {value!r}')
@@ -330,8 +332,9 @@ class BrownDataset(BaseDataset):
         self._fully_initialized = True
 
     def _is_match(self) -> np.ndarray:
-        return self.point_ids[self.pairs[:, 0]] == self.point_ids[
-            self.pairs[:, 1]]
+        return self.point_ids[self.pairs[:,
+                                         0]] == self.point_ids[self.pairs[:,
+                                                                          1]]
 
     def load_data_list(self) -> List[dict]:
         # full_init reads the release files into arrays itself.
@@ -344,8 +347,7 @@ class BrownDataset(BaseDataset):
 
     def get_data_info(self, idx: int) -> Dict:
         first, second = (int(i) for i in self.pairs[idx])
-        point_ids = (int(self.point_ids[first]),
-                     int(self.point_ids[second]))
+        point_ids = (int(self.point_ids[first]), int(self.point_ids[second]))
         return dict(
             img=np.stack([self.patches[first], self.patches[second]]),
             patch_ids=(first, second),
@@ -359,4 +361,3 @@ class BrownDataset(BaseDataset):
         if not self._fully_initialized:
             self.full_init()
         return self.pairs, self._is_match()
-

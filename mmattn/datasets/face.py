@@ -9,8 +9,8 @@ embeds) and describe the pairs in their metainfo under ``'verification'``:
 :class:`mmattn.evaluation.FaceVerificationMetric` reads it from there.
 """
 import os
-from abc import ABCMeta, abstractmethod
 import os.path as osp
+from abc import ABCMeta, abstractmethod
 from typing import Dict, List, Optional, Sequence, Tuple
 
 from mmengine.dataset import BaseDataset
@@ -72,8 +72,9 @@ class FaceImageFolder(BaseDataset):
         classes, data_list = [], []
         for identity in identities:
             folder = osp.join(self.data_root, identity)
-            images = sorted(f for f in os.listdir(folder)
-                            if f.lower().endswith(IMAGE_EXTENSIONS))
+            images = sorted(
+                f for f in os.listdir(folder)
+                if f.lower().endswith(IMAGE_EXTENSIONS))
             if not images:
                 if self.allow_empty_identity:
                     continue
@@ -87,8 +88,7 @@ class FaceImageFolder(BaseDataset):
                 dict(img_path=osp.join(folder, f), gt_label=label)
                 for f in images
             ]
-        self._metainfo.update(classes=tuple(classes),
-                              num_ids=len(classes))
+        self._metainfo.update(classes=tuple(classes), num_ids=len(classes))
         return data_list
 
 
@@ -127,7 +127,9 @@ class BaseFacePairDataset(BaseDataset, metaclass=ABCMeta):
         self.check_files = check_files
         kwargs.setdefault('test_mode', True)
         super().__init__(
-            ann_file=ann_file, data_root=data_root, pipeline=list(pipeline),
+            ann_file=ann_file,
+            data_root=data_root,
+            pipeline=list(pipeline),
             **kwargs)
 
     def _read_lines(self) -> List[Tuple[int, List[str]]]:
@@ -170,9 +172,13 @@ class BaseFacePairDataset(BaseDataset, metaclass=ABCMeta):
             pairs.append((index_of[path1], index_of[path2]))
             labels.append(int(same))
             folds.append(fold)
-        self._metainfo.update(verification=dict(
-            name=self.name, pairs=pairs, labels=labels, folds=folds,
-            num_folds=num_folds))
+        self._metainfo.update(
+            verification=dict(
+                name=self.name,
+                pairs=pairs,
+                labels=labels,
+                folds=folds,
+                num_folds=num_folds))
         return [dict(img_path=path) for path in index_of]
 
 
@@ -210,8 +216,9 @@ class LFWPairs(BaseFacePairDataset):
 
     def image_path(self, name: str, index: str, line: int) -> str:
         if not index.isdigit() or int(index) < 1:
-            raise self.error(line, f'image number {index!r} of {name!r} is '
-                             'not a positive integer')
+            raise self.error(
+                line, f'image number {index!r} of {name!r} is '
+                'not a positive integer')
         return osp.join(self.data_root, self.img_dir, name,
                         f'{name}_{int(index):04d}{self.img_suffix}')
 
@@ -304,17 +311,19 @@ class FacePairList(BaseFacePairDataset):
                     line, 'the fold column must be on every line or on '
                     'none')
             if tokens[2] not in ('0', '1'):
-                raise self.error(line, 'label must be 1 (same person) or 0 '
-                                 f'(different people), got {tokens[2]!r}')
+                raise self.error(
+                    line, 'label must be 1 (same person) or 0 '
+                    f'(different people), got {tokens[2]!r}')
             fold = -1
             if has_fold:
                 if not tokens[3].isdigit():
-                    raise self.error(line, 'fold must be a non-negative '
-                                     f'integer, got {tokens[3]!r}')
+                    raise self.error(
+                        line, 'fold must be a non-negative '
+                        f'integer, got {tokens[3]!r}')
                 fold = int(tokens[3])
             records.append((osp.join(self.data_root, tokens[0]),
-                            osp.join(self.data_root, tokens[1]),
-                            tokens[2] == '1', fold, line))
+                            osp.join(self.data_root,
+                                     tokens[1]), tokens[2] == '1', fold, line))
         if not records:
             return records, 0
         if has_fold:
@@ -322,8 +331,9 @@ class FacePairList(BaseFacePairDataset):
             return records, num_folds
         num_folds = min(self.num_folds, len(records))
         size, extra = divmod(len(records), num_folds)
-        folds = [f for f in range(num_folds)
-                 for _ in range(size + (f < extra))]
+        folds = [
+            f for f in range(num_folds) for _ in range(size + (f < extra))
+        ]
         return [(p1, p2, same, fold, line)
                 for (p1, p2, same, _, line), fold in zip(records, folds)
                 ], num_folds

@@ -33,8 +33,8 @@ class RandomPatchFlipRotate(BaseTransform):
     """
 
     def __init__(self, flip_prob: float = 0.5, rotate_prob: float = 0.5):
-        for name, value in (('flip_prob', flip_prob),
-                            ('rotate_prob', rotate_prob)):
+        for name, value in (('flip_prob', flip_prob), ('rotate_prob',
+                                                       rotate_prob)):
             if not 0.0 <= value <= 1.0:
                 raise ValueError(f'RandomPatchFlipRotate: {name} must be in '
                                  f'[0, 1], got {value!r}')
@@ -91,4 +91,3 @@ class PackPatchInputs(BaseTransform):
 
     def __repr__(self) -> str:
         return f'{type(self).__name__}(meta_keys={self.meta_keys})'
-

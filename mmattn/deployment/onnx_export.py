@@ -43,7 +43,9 @@ def _fixed_hoga(module: HOGAttention) -> HOGAttention:
     weights (the chosen primitive of every edge, and the fusion)."""
     genotype = module.derive_genotype()
     fixed = HOGAttention(
-        module.in_channels, num_groups=module.num_groups, genotype=genotype,
+        module.in_channels,
+        num_groups=module.num_groups,
+        genotype=genotype,
         fusion='none')
     for e, op in enumerate(genotype.ops):
         fixed.edge_ops[e] = copy.deepcopy(
@@ -83,9 +85,8 @@ def _stage_attentions(name: str, supernet: FBNetV2Supernet) -> dict:
         found[stage_name] = chain
     handled = {id(a) for chain in found.values() for a in chain}
     inside = [
-        path for path, module in supernet.named_modules()
-        if module.__dict__.get(INJECTED_FLAG, False)
-        and id(module) not in handled
+        path for path, module in supernet.named_modules() if
+        module.__dict__.get(INJECTED_FLAG, False) and id(module) not in handled
     ]
     if inside:
         raise ValueError(

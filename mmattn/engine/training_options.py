@@ -661,4 +661,6 @@ def enable_mixup(cfg: Config, alpha: float) -> None:
         print_log(
             f'--mixup: the ID loss of {head_kind} takes hard labels; it '
             'learns the dominant identity of each mixed image, not the soft '
-            'mixed scores', logger='current', level=logging.WARNING)
+            'mixed scores',
+            logger='current',
+            level=logging.WARNING)

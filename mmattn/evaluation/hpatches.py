@@ -81,9 +81,10 @@ def load_hpatches_sequence(folder: str) -> Dict[str, np.ndarray]:
     return stacks
 
 
-def load_hpatches(root: str,
-                  sequences: Optional[Sequence[str]] = None
-                  ) -> 'OrderedDict[str, Dict[str, np.ndarray]]':
+def load_hpatches(
+    root: str,
+    sequences: Optional[Sequence[str]] = None
+) -> 'OrderedDict[str, Dict[str, np.ndarray]]':
     """All (or the named) sequences of an hpatches-release folder, sorted."""
     if not osp.isdir(root):
         raise FileNotFoundError(f'HPatches: root {root!r} is not a '
@@ -119,8 +120,9 @@ def compute_hpatches_descriptors(
         out[seq] = {}
         for name, stack in stacks.items():
             resized = np.stack([
-                cv2.resize(p, (patch_size, patch_size),
-                           interpolation=cv2.INTER_AREA) for p in stack
+                cv2.resize(
+                    p, (patch_size, patch_size), interpolation=cv2.INTER_AREA)
+                for p in stack
             ])
             out[seq][name] = np.concatenate([
                 np.asarray(describe(resized[i:i + batch_size]), np.float32)
@@ -181,7 +183,8 @@ def _redraw_until(rng, draw, bad, max_rounds=1000):
     raise RuntimeError('HPatches: could not sample valid negatives')
 
 
-def verification_map(descriptors, seed: int = 0,
+def verification_map(descriptors,
+                     seed: int = 0,
                      max_positives: int = 50000) -> Dict[str, float]:
     """Verification AP per difficulty (see the module docstring)."""
     st = _Stacked(descriptors)
@@ -204,11 +207,11 @@ def verification_map(descriptors, seed: int = 0,
         seq = st.seq_of[g]
         size = np.diff(st.offsets)[seq]
         local = g - st.offsets[seq]
-        intra = st.offsets[seq] + (
-            local + 1 + rng.integers(0, size - 1)) % size
+        intra = st.offsets[seq] + (local + 1 +
+                                   rng.integers(0, size - 1)) % size
         inter = _redraw_until(
-            rng, lambda n: rng.integers(0, st.total, len(g) if n is None
-                                        else n),
+            rng, lambda n: rng.integers(0, st.total,
+                                        len(g) if n is None else n),
             lambda v: st.seq_of[v] == seq)
         aps = []
         for other in (intra, inter):

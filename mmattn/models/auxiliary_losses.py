@@ -28,8 +28,7 @@ from mmengine.model import BaseModule
 
 from mmattn.registry import MODELS
 from .attentions.stra import ModeAttention
-from .injection import (describe_paths, find_module_paths,
-                        injected_attentions)
+from .injection import describe_paths, find_module_paths, injected_attentions
 
 
 class AuxiliaryLoss(BaseModule):
@@ -44,7 +43,8 @@ class AuxiliaryLoss(BaseModule):
 
     Args:
         paths (str | list[str], optional): Module-path patterns in the model,
-            matched segment by segment (``'backbone.backbone.layer*.attention'``,
+            matched segment by segment
+            (``'backbone.backbone.layer*.attention'``,
             see :func:`mmattn.models.injection.path_matches`). Defaults to the
             modules each subclass looks for.
         init_cfg (dict, optional): Initialisation config.

@@ -28,8 +28,7 @@ class EmbeddingModel(BaseModel):
     ``auxiliary_losses``.
     """
 
-    def build_auxiliary_losses(self,
-                               cfgs: Optional[Sequence[dict]]) -> None:
+    def build_auxiliary_losses(self, cfgs: Optional[Sequence[dict]]) -> None:
         """Build ``cfgs`` and bind each to this model (call it once the
         backbone, neck and head exist).
 
@@ -76,15 +75,18 @@ class EmbeddingModel(BaseModel):
                     losses[key] = value
         return losses
 
-    def predict_features(self, inputs: torch.Tensor,
-                         data_samples: Optional[List[DataSample]] = None
-                         ) -> torch.Tensor:
+    def predict_features(
+            self,
+            inputs: torch.Tensor,
+            data_samples: Optional[List[DataSample]] = None) -> torch.Tensor:
         """The (B, D) test features ``predict`` stores."""
         return self.embed(inputs)
 
-    def predict(self, inputs: torch.Tensor,
-                data_samples: Optional[List[DataSample]] = None
-                ) -> List[DataSample]:
+    def predict(
+            self,
+            inputs: torch.Tensor,
+            data_samples: Optional[List[DataSample]] = None
+    ) -> List[DataSample]:
         """Each sample with its ``pred_feature`` (D, ) set."""
         feats = self.predict_features(inputs, data_samples)
         if data_samples is None:

@@ -99,8 +99,7 @@ class ModuleWithAttention(BaseModule):
             for key in own:
                 rest = key[len(prefix):]
                 if rest.split('.', 1)[0] in names:
-                    state_dict[f'{prefix}wrapped.{rest}'] = state_dict.pop(
-                        key)
+                    state_dict[f'{prefix}wrapped.{rest}'] = state_dict.pop(key)
         super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
 
@@ -109,8 +108,7 @@ def path_matches(pattern, path):
     pattern_parts = pattern.split('.')
     path_parts = path.split('.')
     return len(pattern_parts) == len(path_parts) and all(
-        fnmatchcase(part, pat)
-        for part, pat in zip(path_parts, pattern_parts))
+        fnmatchcase(part, pat) for part, pat in zip(path_parts, pattern_parts))
 
 
 def logical_module_paths(model):
@@ -334,8 +332,9 @@ def probe_channels(model, paths, dummy_input_shape=(1, 3, 224, 224)):
     model.eval()
     try:
         with torch.no_grad():
-            model(torch.zeros(tuple(dummy_input_shape), device=device,
-                              dtype=dtype))
+            model(
+                torch.zeros(
+                    tuple(dummy_input_shape), device=device, dtype=dtype))
     except _ProbeDone:
         pass
     except Exception as error:
@@ -372,8 +371,8 @@ def _attention_class(attention_cfg):
 
 def _accepts(cls, name):
     parameters = inspect.signature(cls.__init__).parameters
-    return name in parameters or any(
-        p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values())
+    return name in parameters or any(p.kind is inspect.Parameter.VAR_KEYWORD
+                                     for p in parameters.values())
 
 
 def _set_submodule(model, path, module):
@@ -477,8 +476,8 @@ def inject_attention(model,
         if converter is not None:
             attention = converter(module, **kwargs)
         else:
-            attention = cls(**_with_channels(cls, kwargs, channels[target],
-                                             target))
+            attention = cls(
+                **_with_channels(cls, kwargs, channels[target], target))
         object.__setattr__(attention, INJECTED_FLAG, True)
         if mode == 'replace':
             _set_submodule(model, target, attention)
@@ -572,8 +571,7 @@ def _infer_channels(model, targets, mode, kwargs, dummy_input_shape):
             # The dry forward is only a means to the channel count; the cfg
             # already gives it.
             given = kwargs['in_channels']
-            shapes = {t: ((1, given, 1, 1), (1, given, 1, 1))
-                      for t in unknown}
+            shapes = {t: ((1, given, 1, 1), (1, given, 1, 1)) for t in unknown}
         for target in unknown:
             in_shape, out_shape = shapes[target]
             if out_shape is None or len(out_shape) != 4:

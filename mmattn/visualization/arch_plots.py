@@ -64,7 +64,8 @@ def window_stats_from_architecture(arch: dict) -> Dict[str, dict]:
     Returns:
         dict: module path -> ``in_channels``, ``sum_length``,
         ``num_windows_before`` (None for a fixed module),
-        ``num_windows_after``, ``windows`` and ``searched_windows`` (lists of ``(s, l)`` tuples).
+        ``num_windows_after``, ``windows`` and ``searched_windows`` (lists of
+        ``(s, l)`` tuples).
     """
     section = arch.get('da') if isinstance(arch, dict) else None
     if not isinstance(section, dict):
@@ -92,8 +93,8 @@ def window_stats_from_architecture(arch: dict) -> Dict[str, dict]:
             num_windows_before=extra.get('num_windows_before'),
             num_windows_after=len(windows),
             windows=windows,
-            searched_windows=None if searched is None else
-            [tuple(w) for w in searched])
+            searched_windows=None
+            if searched is None else [tuple(w) for w in searched])
     return stats
 
 
@@ -124,20 +125,29 @@ def plot_channel_windows(stats: Dict[str, dict]) -> Figure:
         ax.barh(y, 1.0, left=0, height=0.5, color='0.92', edgecolor='0.5')
         for k, (start, length) in enumerate(st['windows']):
             for s, l in _wrapped_spans(start, length, channels):
-                ax.barh(y, l / channels, left=s / channels, height=0.5,
-                        color=cmap(k % 10), edgecolor='none')
+                ax.barh(
+                    y,
+                    l / channels,
+                    left=s / channels,
+                    height=0.5,
+                    color=cmap(k % 10),
+                    edgecolor='none')
         for k, (start, length) in enumerate(st.get('searched_windows') or []):
             for s, l in _wrapped_spans(start, length, channels):
                 ax.plot([s / channels, (s + l) / channels],
-                        [y - 0.33 - 0.03 * (k % 3)] * 2, color='0.3', lw=1)
-        ax.text(1.01, y, f'{st["sum_length"]}/{channels}', va='center',
-                fontsize=8)
+                        [y - 0.33 - 0.03 * (k % 3)] * 2,
+                        color='0.3',
+                        lw=1)
+        ax.text(
+            1.01, y, f'{st["sum_length"]}/{channels}', va='center', fontsize=8)
     ax.set_yticks(range(len(stats)))
     ax.set_yticklabels(list(stats)[::-1], fontsize=8)
     ax.set_xlim(0, 1)
     ax.set_ylim(-0.6, len(stats) - 0.4)
-    ax.set_xlabel('channel / C (filled: merged windows, lines: searched '
-                  'windows; right: selected / C)', fontsize=8)
+    ax.set_xlabel(
+        'channel / C (filled: merged windows, lines: searched '
+        'windows; right: selected / C)',
+        fontsize=8)
     ax.set_title('DA channel windows', fontsize=10)
     fig.tight_layout()
     return fig
@@ -158,12 +168,20 @@ def plot_window_feature_map(feature: np.ndarray,
     channels, width = feature.shape
     fig = Figure(figsize=(5, 3.2), dpi=80)
     ax = fig.add_subplot()
-    ax.imshow(np.abs(feature), aspect='auto', cmap='viridis',
-              interpolation='nearest')
+    ax.imshow(
+        np.abs(feature),
+        aspect='auto',
+        cmap='viridis',
+        interpolation='nearest')
     for start, length in windows:
         for s, l in _wrapped_spans(start, length, channels):
-            ax.add_patch(Rectangle((-0.5, s - 0.5), width, l, fill=False,
-                                   edgecolor='red', lw=1.5))
+            ax.add_patch(
+                Rectangle((-0.5, s - 0.5),
+                          width,
+                          l,
+                          fill=False,
+                          edgecolor='red',
+                          lw=1.5))
     ax.set_xlabel('position (H*W)', fontsize=8)
     ax.set_ylabel('channel', fontsize=8)
     ax.set_title(title, fontsize=9)
@@ -196,14 +214,21 @@ def plot_window_length_histograms(stats: Dict[str, dict]) -> Figure:
             values = lengths[key]
             if values:
                 top = max(values)
-                ax.hist(values, bins=np.arange(0.5, top + 1.5, 1.0),
-                        color='C0' if key == 'before' else 'C1')
+                ax.hist(
+                    values,
+                    bins=np.arange(0.5, top + 1.5, 1.0),
+                    color='C0' if key == 'before' else 'C1')
             else:
-                ax.text(0.5, 0.5, 'not searched', ha='center',
-                        transform=ax.transAxes, fontsize=8)
+                ax.text(
+                    0.5,
+                    0.5,
+                    'not searched',
+                    ha='center',
+                    transform=ax.transAxes,
+                    fontsize=8)
             # Two lines: module paths are long and the panels are narrow.
-            ax.set_title(f'{name}\n{key} merging ({len(values)} windows)',
-                         fontsize=7)
+            ax.set_title(
+                f'{name}\n{key} merging ({len(values)} windows)', fontsize=7)
             ax.set_xlabel('window length', fontsize=7)
             ax.set_ylabel('windows', fontsize=7)
             ax.tick_params(labelsize=7)
@@ -231,33 +256,39 @@ def window_stats_table(stats: Dict[str, dict]) -> List[tuple]:
         before = st.get('num_windows_before')
         count = f'{before} -> {st["num_windows_after"]}' \
             if before is not None else str(st['num_windows_after'])
-        rows.append((name, st['in_channels'], round(fractional, 3), count,
-                     st['sum_length'],
-                     round(st['sum_length'] / st['in_channels'], 3)))
+        rows.append(
+            (name, st['in_channels'], round(fractional,
+                                            3), count, st['sum_length'],
+             round(st['sum_length'] / st['in_channels'], 3)))
     return rows
 
 
 def format_markdown_table(header: Sequence, rows: Sequence[Sequence]) -> str:
     """A GitHub markdown table."""
-    lines = ['| ' + ' | '.join(map(str, header)) + ' |',
-             '|' + '---|' * len(header)]
+    lines = [
+        '| ' + ' | '.join(map(str, header)) + ' |', '|' + '---|' * len(header)
+    ]
     lines += ['| ' + ' | '.join(map(str, row)) + ' |' for row in rows]
     return '\n'.join(lines) + '\n'
 
 
-def plot_table(header: Sequence, rows: Sequence[Sequence],
+def plot_table(header: Sequence,
+               rows: Sequence[Sequence],
                title: str = '') -> Figure:
     """A table rendered as a figure."""
     # Wide enough for the longest entry of every column at font size 8
     # (about 0.075 inch a character), so no cell is clipped.
-    chars = sum(max(len(str(v)) for v in column) + 2
-                for column in zip(header, *rows))
-    fig = Figure(figsize=(max(6.0, 0.075 * chars + 0.4),
-                          0.3 * len(rows) + 0.8), dpi=80)
+    chars = sum(
+        max(len(str(v)) for v in column) + 2 for column in zip(header, *rows))
+    fig = Figure(
+        figsize=(max(6.0, 0.075 * chars + 0.4), 0.3 * len(rows) + 0.8), dpi=80)
     ax = fig.add_subplot()
     ax.axis('off')
-    table = ax.table(cellText=[[str(v) for v in row] for row in rows],
-                     colLabels=list(header), loc='center', cellLoc='center')
+    table = ax.table(
+        cellText=[[str(v) for v in row] for row in rows],
+        colLabels=list(header),
+        loc='center',
+        cellLoc='center')
     table.auto_set_font_size(False)
     table.set_fontsize(8)
     table.auto_set_column_width(list(range(len(header))))
@@ -290,8 +321,9 @@ def _free_label_point(path, text: str, placed: list) -> tuple:
     for t in (0.5, 0.35, 0.65, 0.25, 0.75, 0.15, 0.85):
         x = (1 - t)**2 * x0 + 2 * t * (1 - t) * cx + t**2 * x1 + 0.05
         y = (1 - t)**2 * y0 + 2 * t * (1 - t) * cy + t**2 * y1
-        if all(abs(y - py) > height or x + width < px or px + pw < x
-               for px, py, pw in placed):
+        if all(
+                abs(y - py) > height or x + width < px or px + pw < x
+                for px, py, pw in placed):
             break
     placed.append((x, y, width))
     return x, y
@@ -322,8 +354,15 @@ def plot_genotype(genotype: Genotype, title: str = 'HOGA') -> Figure:
 
     def node(key, text, face):
         x, y = pos[key]
-        ax.text(x, y, text, ha='center', va='center', fontsize=9,
-                bbox=dict(boxstyle='round', fc=face, ec='0.3'), zorder=3)
+        ax.text(
+            x,
+            y,
+            text,
+            ha='center',
+            va='center',
+            fontsize=9,
+            bbox=dict(boxstyle='round', fc=face, ec='0.3'),
+            zorder=3)
 
     for i in range(k):
         node(('F', i), f'$F_{i}$', '#dbe9f6')
@@ -332,13 +371,16 @@ def plot_genotype(genotype: Genotype, title: str = 'HOGA') -> Figure:
     placed = []
     for op, src, tgt in genotype.edges:
         none = op == 'none'
-        style = dict(arrowstyle='-|>', mutation_scale=10,
-                     lw=1.0 if none else 1.6, ls=':' if none else '-',
-                     color='0.6' if none else colour[op])
+        style = dict(
+            arrowstyle='-|>',
+            mutation_scale=10,
+            lw=1.0 if none else 1.6,
+            ls=':' if none else '-',
+            color='0.6' if none else colour[op])
         if src == tgt:
             start, end = pos[('F', src)], pos[('U', tgt)]
-            ax.add_patch(FancyArrowPatch(start, end, shrinkA=12, shrinkB=12,
-                                         **style))
+            ax.add_patch(
+                FancyArrowPatch(start, end, shrinkA=12, shrinkB=12, **style))
             label_xy = ((start[0] + end[0]) / 2, start[1] + 0.08)
         else:
             # U_src -> U_tgt bends right of the node column, further for
@@ -351,16 +393,27 @@ def plot_genotype(genotype: Genotype, title: str = 'HOGA') -> Figure:
                         [Path.MOVETO, Path.CURVE3, Path.CURVE3])
             ax.add_patch(FancyArrowPatch(path=path, **style))
             label_xy = _free_label_point(path, op, placed)
-        ax.text(*label_xy, op, fontsize=6.5, zorder=4,
-                color='0.15' if src == tgt else style['color'],
-                ha='center' if src == tgt else 'left', va='bottom'
-                if src == tgt else 'center',
-                bbox=None if src == tgt else dict(fc='white', ec='none',
-                                                   alpha=0.7, pad=0.5))
+        ax.text(
+            *label_xy,
+            op,
+            fontsize=6.5,
+            zorder=4,
+            color='0.15' if src == tgt else style['color'],
+            ha='center' if src == tgt else 'left',
+            va='bottom' if src == tgt else 'center',
+            bbox=None if src == tgt else dict(
+                fc='white', ec='none', alpha=0.7, pad=0.5))
     for i in range(k):
-        ax.add_patch(FancyArrowPatch(
-            pos[('U', i)], pos['phi'], arrowstyle='-|>', mutation_scale=8,
-            color='0.75', lw=0.8, shrinkA=12, shrinkB=22))
+        ax.add_patch(
+            FancyArrowPatch(
+                pos[('U', i)],
+                pos['phi'],
+                arrowstyle='-|>',
+                mutation_scale=8,
+                color='0.75',
+                lw=0.8,
+                shrinkA=12,
+                shrinkB=22))
     ax.set_xlim(-0.4, 6.3)
     ax.set_ylim(-0.6, k - 0.4)
     ax.set_title(title, fontsize=10)
@@ -431,24 +484,39 @@ def plot_fbnet_channels(arch: dict, title: str = 'FBNetV2') -> Figure:
     colors = [cmap(b['stage'] % 10) for b in blocks]
     maxima = [b.get('max_out_channels') for b in blocks]
     if any(m is not None for m in maxima):
-        ax.bar(x, [m or 0 for m in maxima], color='none', edgecolor='0.4',
-               ls='--', lw=0.8, label='largest option')
-    ax.bar(x, [b['out_channels'] for b in blocks], color=colors,
-           label='chosen out channels')
+        ax.bar(
+            x, [m or 0 for m in maxima],
+            color='none',
+            edgecolor='0.4',
+            ls='--',
+            lw=0.8,
+            label='largest option')
+    ax.bar(
+        x, [b['out_channels'] for b in blocks],
+        color=colors,
+        label='chosen out channels')
     for i, b in enumerate(blocks):
-        ax.text(i, b['out_channels'], str(b['out_channels']), ha='center',
-                va='bottom', fontsize=6)
+        ax.text(
+            i,
+            b['out_channels'],
+            str(b['out_channels']),
+            ha='center',
+            va='bottom',
+            fontsize=6)
     mids = [b.get('mid_channels') for b in blocks]
     if any(m is not None for m in mids):
         ax2 = ax.twinx()
         ax2.plot([i for i, m in enumerate(mids) if m is not None],
-                 [m for m in mids if m is not None], 'k.', ms=5)
+                 [m for m in mids if m is not None],
+                 'k.',
+                 ms=5)
         ax2.set_ylabel('hidden channels (dots)', fontsize=7)
         ax2.tick_params(labelsize=7)
     ax.set_xticks(x)
     ax.set_xticklabels(
         [f's{b["stage"] + 1}.{i}' for i, b in enumerate(blocks)],
-        rotation=90, fontsize=6)
+        rotation=90,
+        fontsize=6)
     ax.set_ylabel('output channels', fontsize=8)
     ax.tick_params(labelsize=7)
     ax.set_title(title, fontsize=10)

@@ -110,7 +110,9 @@ def lda_tsne(features: np.ndarray,
     lda = (lda - lda.mean(0)) / np.where(std > 0, std, 1.0)
     if lda.shape[1] >= 2:
         embedding = TSNE(
-            n_components=2, perplexity=perplexity, init='pca',
+            n_components=2,
+            perplexity=perplexity,
+            init='pca',
             random_state=seed).fit_transform(lda)
     else:
         # One LDA dimension: plot it against zero rather than run t-SNE.
@@ -141,12 +143,12 @@ def plot_projection(projection: Projection,
     cmap = colormaps['tab20' if classes.size > 10 else 'tab10']
     for k, cls in enumerate(classes):
         pts = projection.embedding[labels == cls]
-        ax.scatter(pts[:, 0], pts[:, 1], s=14, color=cmap(k % cmap.N),
-                   label=str(cls))
+        ax.scatter(
+            pts[:, 0], pts[:, 1], s=14, color=cmap(k % cmap.N), label=str(cls))
     ax.set_xticks([])
     ax.set_yticks([])
-    ax.set_title(f'{title}\nFisher score {projection.fisher:.3f}'.strip(),
-                 fontsize=9)
+    ax.set_title(
+        f'{title}\nFisher score {projection.fisher:.3f}'.strip(), fontsize=9)
     if classes.size <= 12:
         ax.legend(fontsize=6, loc='best', title='id', title_fontsize=6)
     fig.tight_layout()

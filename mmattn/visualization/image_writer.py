@@ -125,18 +125,24 @@ def add_tool_arguments(parser, checkpoint: str = 'required') -> None:
         parser.add_argument('checkpoint', help='checkpoint file')
     elif checkpoint == 'optional':
         parser.add_argument(
-            'checkpoint', nargs='?', default=None,
+            'checkpoint',
+            nargs='?',
+            default=None,
             help='checkpoint file (default: the initial weights)')
     parser.add_argument(
         '--out-dir', required=True, help='folder of the PNG files')
     parser.add_argument(
-        '--overwrite', action='store_true',
+        '--overwrite',
+        action='store_true',
         help='replace existing output files')
     parser.add_argument(
-        '--cfg-options', nargs='+', action=DictAction,
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
         help='override config keys, e.g. model.head.num_classes=8')
     parser.add_argument('--device', default='cpu', help='e.g. cpu, cuda:0')
     parser.add_argument(
-        '--no-visualizer', action='store_true',
+        '--no-visualizer',
+        action='store_true',
         help="write the PNG files only, not to the config's visualiser "
         'backends')

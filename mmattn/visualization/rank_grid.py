@@ -79,15 +79,15 @@ def rank_gallery(query: Tensor,
     kept = valid.gather(1, front)
     indices = torch.where(kept, order.gather(1, front), -1)
     distances = torch.where(kept, dist.gather(1, front), float('inf'))
-    is_match = kept & (gallery_pids[indices.clamp_min(0)] ==
-                       query_pids.unsqueeze(1))
+    is_match = kept & (
+        gallery_pids[indices.clamp_min(0)] == query_pids.unsqueeze(1))
     if width < topk:
         pad = topk - width
-        indices = torch.cat([indices, indices.new_full((len(query), pad),
-                                                       -1)], 1)
+        indices = torch.cat(
+            [indices, indices.new_full((len(query), pad), -1)], 1)
         distances = torch.cat(
-            [distances, distances.new_full((len(query), pad), float('inf'))],
-            1)
+            [distances,
+             distances.new_full((len(query), pad), float('inf'))], 1)
         is_match = torch.cat(
             [is_match, is_match.new_zeros((len(query), pad))], 1)
     return RankList(indices, distances, is_match)
@@ -110,9 +110,14 @@ class RankGridLayout:
         label_height (int): Space above each row for its caption (0: none).
     """
 
-    def __init__(self, num_rows: int, topk: int,
-                 cell: Tuple[int, int] = (128, 64), border: int = 4,
-                 gap: int = 4, query_gap: int = 16, label_height: int = 0):
+    def __init__(self,
+                 num_rows: int,
+                 topk: int,
+                 cell: Tuple[int, int] = (128, 64),
+                 border: int = 4,
+                 gap: int = 4,
+                 query_gap: int = 16,
+                 label_height: int = 0):
         self.num_rows, self.topk = num_rows, topk
         self.cell, self.border, self.gap = tuple(cell), border, gap
         self.query_gap, self.label_height = query_gap, label_height
@@ -121,8 +126,8 @@ class RankGridLayout:
     @property
     def shape(self) -> Tuple[int, int]:
         """(height, width) of the whole grid."""
-        height = self.gap + self.num_rows * (self.label_height +
-                                             self.frame[0] + self.gap)
+        height = self.gap + self.num_rows * (
+            self.label_height + self.frame[0] + self.gap)
         width = self.frame_origin(0, self.topk)[1] + self.frame[1] + self.gap
         return height, width
 
@@ -195,8 +200,8 @@ def draw_rank_grid(query_images: Sequence[np.ndarray],
         for col, (image, match) in enumerate(
                 zip(gallery_images[row], is_match[row]), 1):
             if image is not None:
-                put(image, row, col,
-                    UNLABELLED_COLOR if match is None else
+                put(
+                    image, row, col, UNLABELLED_COLOR if match is None else
                     MATCH_COLOR if match else MISMATCH_COLOR)
         if captions is not None and layout.label_height > 0:
             y, x = layout.frame_origin(row, 0)

@@ -55,8 +55,11 @@ def test_read_patches_row_major_and_resized(brown_root):
 
 
 def test_test_split_reads_the_m50_pairs(brown_root):
-    ds = BrownDataset(str(brown_root), 'liberty', split='test',
-                      pipeline=[dict(type='PackPatchInputs')])
+    ds = BrownDataset(
+        str(brown_root),
+        'liberty',
+        split='test',
+        pipeline=[dict(type='PackPatchInputs')])
     assert len(ds) == 5
     assert ds.metainfo['num_patches'] == 300
     assert ds.metainfo['num_matching_pairs'] == 3
@@ -72,8 +75,13 @@ def test_test_split_reads_the_m50_pairs(brown_root):
 
 def test_training_pairs_match_and_have_distinct_points_per_chunk(brown_root):
     ds = DATASETS.build(
-        dict(type='BrownDataset', data_root=str(brown_root),
-             sequences='liberty', num_pairs=250, chunk_size=40, seed=3))
+        dict(
+            type='BrownDataset',
+            data_root=str(brown_root),
+            sequences='liberty',
+            num_pairs=250,
+            chunk_size=40,
+            seed=3))
     pairs, is_match = ds.pair_labels()
     assert pairs.shape == (250, 2) and is_match.all()
     assert (pairs[:, 0] != pairs[:, 1]).all()
@@ -81,8 +89,8 @@ def test_training_pairs_match_and_have_distinct_points_per_chunk(brown_root):
     for start in range(0, 250, 40):
         chunk = points[start:start + 40]
         assert len(np.unique(chunk)) == len(chunk)
-    again = BrownDataset(str(brown_root), 'liberty', num_pairs=250,
-                         chunk_size=40, seed=3)
+    again = BrownDataset(
+        str(brown_root), 'liberty', num_pairs=250, chunk_size=40, seed=3)
     assert np.array_equal(again.pairs, pairs)
     # Every patch of a point can be drawn.
     many = sample_training_pairs(ds.point_ids, 3000, 50, seed=0)
@@ -97,8 +105,8 @@ def test_several_sequences_keep_their_points_apart(brown_root):
     info = ds.get_data_info(5)
     assert info['sequence'] == 'yosemite' and info['patch_ids'] == (300, 301)
     assert info['is_match'] is True
-    train = BrownDataset(str(brown_root), ['liberty', 'yosemite'],
-                         num_pairs=30, chunk_size=10)
+    train = BrownDataset(
+        str(brown_root), ['liberty', 'yosemite'], num_pairs=30, chunk_size=10)
     assert len(np.unique(train.point_ids)) == 104
 
 
@@ -133,8 +141,7 @@ def test_missing_and_bad_files(brown_root, tmp_path):
     (folder / 'patches0001.bmp').unlink()
     with pytest.raises(FileNotFoundError, match='patches0001.bmp is missing'):
         BrownDataset(str(brown_root), 'liberty', split='test')
-    cv2.imwrite(str(folder / 'patches0001.bmp'), np.zeros((100, 64),
-                                                          np.uint8))
+    cv2.imwrite(str(folder / 'patches0001.bmp'), np.zeros((100, 64), np.uint8))
     with pytest.raises(ValueError, match='grid of 64x64'):
         BrownDataset(str(brown_root), 'liberty', split='test')
     with pytest.raises(FileNotFoundError, match='sequence folder'):
@@ -160,8 +167,8 @@ def test_flip_rotate_applies_one_transform_to_the_pair():
         seen.add(out[0].tobytes())
     # identity, flip, transpose, transpose + flip
     assert len(seen) == 4
-    rot = RandomPatchFlipRotate(flip_prob=1.0, rotate_prob=1.0)(
-        dict(img=img.copy()))['img']
+    rot = RandomPatchFlipRotate(
+        flip_prob=1.0, rotate_prob=1.0)(dict(img=img.copy()))['img']
     assert np.array_equal(rot[0], np.rot90(img[0], k=-1))
     with pytest.raises(ValueError, match=r"results\['img'\]"):
         PackPatchInputs()(dict(img=np.zeros((4, 4))))

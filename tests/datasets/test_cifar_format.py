@@ -13,22 +13,26 @@ import pickle
 
 import numpy as np
 import pytest
+from conftest import REPO_ROOT
 from mmengine.config import Config
 from mmengine.runner import Runner
 from mmpretrain.datasets import CIFAR10, CIFAR100
 
-from conftest import REPO_ROOT
 from mmattn.registry import DATASETS
 
 CONFIG_DIR = osp.join(REPO_ROOT, 'configs/classification')
 
 # Release layouts: folder, {file: label key}, meta file and its names key.
-CIFAR10_FILES = ('cifar-10-batches-py',
-                 {f'data_batch_{i}': 'labels' for i in range(1, 6)} |
-                 {'test_batch': 'labels'}, 'batches.meta', 'label_names')
-CIFAR100_FILES = ('cifar-100-python', {'train': 'fine_labels',
-                                       'test': 'fine_labels'},
-                  'meta', 'fine_label_names')
+CIFAR10_FILES = ('cifar-10-batches-py', {
+    f'data_batch_{i}': 'labels'
+    for i in range(1, 6)
+} | {
+    'test_batch': 'labels'
+}, 'batches.meta', 'label_names')
+CIFAR100_FILES = ('cifar-100-python', {
+    'train': 'fine_labels',
+    'test': 'fine_labels'
+}, 'meta', 'fine_label_names')
 
 
 def write_cifar(root, layout, num_classes, per_file, seed=0):
@@ -79,21 +83,25 @@ def accept_generated_files(monkeypatch, dataset_cls, md5):
     """Point the reader's md5 sums at the generated files. A KeyError here
     means the reader expects a file the release layout does not have."""
     monkeypatch.setattr(dataset_cls, 'train_list',
-                        [[name, md5[name]] for name, _ in
-                         dataset_cls.train_list])
+                        [[name, md5[name]]
+                         for name, _ in dataset_cls.train_list])
     monkeypatch.setattr(dataset_cls, 'test_list',
-                        [[name, md5[name]] for name, _ in
-                         dataset_cls.test_list])
-    monkeypatch.setattr(dataset_cls, 'meta',
-                        dict(dataset_cls.meta,
-                             md5=md5[dataset_cls.meta['filename']]))
+                        [[name, md5[name]]
+                         for name, _ in dataset_cls.test_list])
+    monkeypatch.setattr(
+        dataset_cls, 'meta',
+        dict(dataset_cls.meta, md5=md5[dataset_cls.meta['filename']]))
 
 
 @pytest.fixture
 def cifar10(tmp_path, monkeypatch):
     root = str(tmp_path / 'cifar10')
     written = write_cifar(root, CIFAR10_FILES, 10, {
-        **{f'data_batch_{i}': 3 for i in range(1, 6)}, 'test_batch': 6})
+        **{
+            f'data_batch_{i}': 3
+            for i in range(1, 6)
+        }, 'test_batch': 6
+    })
     accept_generated_files(monkeypatch, CIFAR10, written['md5'])
     return root, written
 
@@ -136,8 +144,8 @@ def test_cifar100_config_reads_fine_labels(cifar100):
     images, labels = written['train']
     np.testing.assert_array_equal(train.get_data_info(5)['img'], images[5])
     assert [train.get_data_info(i)['gt_label'] for i in range(16)] == labels
-    assert len(config_dataset('resnet20_cifar100.py', 'test_dataloader',
-                              root)) == 6
+    assert len(
+        config_dataset('resnet20_cifar100.py', 'test_dataloader', root)) == 6
 
 
 def test_a_corrupted_batch_is_still_refused(cifar10):
@@ -159,13 +167,15 @@ def test_cifar_config_trains_and_evaluates(config, data, request, tmp_path):
     cfg = Config.fromfile(osp.join(CONFIG_DIR, config))
     cfg.merge_from_dict({
         'work_dir': str(tmp_path / 'work'),
-        'train_cfg.max_epochs': 1, 'train_cfg.val_interval': 1,
+        'train_cfg.max_epochs': 1,
+        'train_cfg.val_interval': 1,
         'default_hooks.logger.interval': 1,
-        'default_hooks.checkpoint.interval': 1, 'log_level': 'WARNING',
+        'default_hooks.checkpoint.interval': 1,
+        'log_level': 'WARNING',
     })
     for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
-        cfg[loader].update(batch_size=8, num_workers=0,
-                           persistent_workers=False)
+        cfg[loader].update(
+            batch_size=8, num_workers=0, persistent_workers=False)
         cfg[loader].dataset.data_root = root
     runner = Runner.from_cfg(cfg)
     runner.train()  # 2 iterations, then validation on the test batch

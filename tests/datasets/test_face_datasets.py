@@ -7,8 +7,8 @@ import subprocess
 import sys
 
 import pytest
-
 from conftest import REPO_ROOT
+
 from mmattn.datasets import FaceImageFolder, FacePairList, LFWPairs
 from mmattn.datasets.synthetic import TINY_FACE_PRESET, make_synthetic_faces
 from mmattn.registry import DATASETS
@@ -17,8 +17,8 @@ from mmattn.registry import DATASETS
 @pytest.fixture(scope='module')
 def faces(tmp_path_factory):
     root = str(tmp_path_factory.mktemp('faces') / 'faces')
-    counts = make_synthetic_faces(root, **TINY_FACE_PRESET, image_size=24,
-                                  seed=0)
+    counts = make_synthetic_faces(
+        root, **TINY_FACE_PRESET, image_size=24, seed=0)
     return root, counts
 
 
@@ -30,13 +30,14 @@ def write(path, text):
 
 def test_image_folder(faces, tmp_path):
     root, counts = faces
-    dataset = DATASETS.build(dict(type='FaceImageFolder',
-                                  data_root=osp.join(root, 'train')))
+    dataset = DATASETS.build(
+        dict(type='FaceImageFolder', data_root=osp.join(root, 'train')))
     assert len(dataset) == counts['train_images']
     assert dataset.metainfo['num_ids'] == counts['train_ids']
     assert dataset.metainfo['classes'][0] == 'id_0001'
-    labels = [dataset.get_data_info(i)['gt_label']
-              for i in range(len(dataset))]
+    labels = [
+        dataset.get_data_info(i)['gt_label'] for i in range(len(dataset))
+    ]
     assert sorted(set(labels)) == list(range(counts['train_ids']))
     # Relabelled by sorted folder name, whatever the names are.
     for name in ('zed', 'amy'):
@@ -48,8 +49,8 @@ def test_image_folder(faces, tmp_path):
     os.makedirs(tmp_path / 'ids' / 'empty')
     with pytest.raises(ValueError, match='has no images'):
         FaceImageFolder(str(tmp_path / 'ids'))
-    assert len(FaceImageFolder(str(tmp_path / 'ids'),
-                               allow_empty_identity=True)) == 2
+    assert len(
+        FaceImageFolder(str(tmp_path / 'ids'), allow_empty_identity=True)) == 2
     with pytest.raises(FileNotFoundError, match='not a directory'):
         FaceImageFolder(str(tmp_path / 'missing'))
     os.makedirs(tmp_path / 'none')
@@ -74,8 +75,7 @@ def test_lfw_pairs(faces):
     assert dataset.get_data_info(j)['img_path'].endswith(
         f'{name}_{int(idx2):04d}.jpg')
     # Each distinct image once.
-    paths = [dataset.get_data_info(k)['img_path']
-             for k in range(len(dataset))]
+    paths = [dataset.get_data_info(k)['img_path'] for k in range(len(dataset))]
     assert len(paths) == len(set(paths)) <= counts['lfw_images']
 
 
@@ -118,8 +118,9 @@ def test_pair_list(faces, tmp_path):
     uneven = FacePairList(str(tmp_path), 'list.txt', num_folds=4)
     assert uneven.metainfo['verification']['folds'] == [0, 0, 1, 1, 2, 3]
     assert uneven.metainfo['verification']['labels'] == [0, 1] * 3
-    write(str(tmp_path / 'folds.txt'),
-          '\n'.join(f'{line} {k % 3}' for k, line in enumerate(lines)))
+    write(
+        str(tmp_path / 'folds.txt'),
+        '\n'.join(f'{line} {k % 3}' for k, line in enumerate(lines)))
     explicit = FacePairList(str(tmp_path), 'folds.txt')
     assert explicit.metainfo['verification']['folds'] == [0, 1, 2] * 2
     assert explicit.metainfo['verification']['num_folds'] == 3
@@ -163,7 +164,11 @@ def test_generator_is_deterministic_and_refuses_non_empty_roots(
         make_synthetic_faces(root, **TINY_FACE_PRESET, image_size=24)
     with pytest.raises(ValueError, match='num_test_ids'):
         make_synthetic_faces(str(tmp_path / 'few'), num_test_ids=5)
-    result = subprocess.run(
-        [sys.executable, 'tools/misc/make_synthetic_faces.py', root,
-         '--preset', 'tiny'], cwd=REPO_ROOT, capture_output=True, text=True)
+    result = subprocess.run([
+        sys.executable, 'tools/misc/make_synthetic_faces.py', root, '--preset',
+        'tiny'
+    ],
+                            cwd=REPO_ROOT,
+                            capture_output=True,
+                            text=True)
     assert result.returncode != 0 and 'not an empty folder' in result.stderr

@@ -31,9 +31,11 @@ def read_split(root, split):
 
 
 def read_bytes(root):
-    return {(folder, name): open(osp.join(root, folder, name), 'rb').read()
-            for folder in SPLIT_DIRS.values()
-            for name in os.listdir(osp.join(root, folder))}
+    return {
+        (folder, name): open(osp.join(root, folder, name), 'rb').read()
+        for folder in SPLIT_DIRS.values()
+        for name in os.listdir(osp.join(root, folder))
+    }
 
 
 @pytest.fixture(scope='module')
@@ -76,8 +78,7 @@ def test_layout_and_names(tiny):
     low, high = TINY_PRESET['cameras_per_id']
     for cams in per_id.values():
         assert low <= len(cams) <= high
-        assert set(cams.values()) == {
-            TINY_PRESET['images_per_id_per_camera']}
+        assert set(cams.values()) == {TINY_PRESET['images_per_id_per_camera']}
 
 
 def test_identities_disjoint_and_query_evaluable(tiny):
@@ -111,11 +112,19 @@ def test_images_decode_with_expected_shape(tiny, tmp_path):
             assert img.dtype == np.uint8 and img.std() > 5, name
     large = str(tmp_path / 'large')
     counts = make_synthetic_reid(
-        large, num_train_ids=2, num_test_ids=2, num_cameras=2,
-        cameras_per_id=2, images_per_id_per_camera=2, num_distractors=1,
-        num_junk=1, image_size=(256, 128))
-    files = [osp.join(large, f, n) for f in SPLIT_DIRS.values()
-             for n in os.listdir(osp.join(large, f))]
+        large,
+        num_train_ids=2,
+        num_test_ids=2,
+        num_cameras=2,
+        cameras_per_id=2,
+        images_per_id_per_camera=2,
+        num_distractors=1,
+        num_junk=1,
+        image_size=(256, 128))
+    files = [
+        osp.join(large, f, n) for f in SPLIT_DIRS.values()
+        for n in os.listdir(osp.join(large, f))
+    ]
     assert len(files) == 2 * 2 * 2 + 2 * 2 * 2 + 2 == \
         counts['train_images'] + counts['query_images'] + \
         counts['gallery_images']
@@ -170,8 +179,8 @@ def test_refuses_to_overwrite(tmp_path):
     (dict(cameras_per_id=1), ValueError, r'cameras_per_id\[0\]'),
     (dict(cameras_per_id=(3, 2)), ValueError, r'cameras_per_id\[1\]'),
     (dict(cameras_per_id=(2, 3, 4)), TypeError, 'cameras_per_id'),
-    (dict(images_per_id_per_camera=2, queries_per_id_per_camera=2),
-     ValueError, 'queries_per_id_per_camera'),
+    (dict(images_per_id_per_camera=2, queries_per_id_per_camera=2), ValueError,
+     'queries_per_id_per_camera'),
     (dict(num_junk=-1), ValueError, 'num_junk'),
     (dict(image_size=(20, 10)), ValueError, 'image_size'),
     (dict(num_train_ids=5000, num_test_ids=5000), ValueError, '9999'),
@@ -197,9 +206,15 @@ def test_identity_is_learnable_but_not_trivial(tmp_path):
     (identity signal) but not always (camera nuisances)."""
     root = str(tmp_path / 'learn')
     make_synthetic_reid(
-        root, num_train_ids=1, num_test_ids=40, num_cameras=4,
-        cameras_per_id=(2, 3), images_per_id_per_camera=3,
-        num_distractors=0, num_junk=0, seed=3)
+        root,
+        num_train_ids=1,
+        num_test_ids=40,
+        num_cameras=4,
+        cameras_per_id=(2, 3),
+        images_per_id_per_camera=3,
+        num_distractors=0,
+        num_junk=0,
+        seed=3)
     query, gallery = read_split(root, 'query'), read_split(root, 'gallery')
 
     def features(split, records):
@@ -211,7 +226,7 @@ def test_identity_is_learnable_but_not_trivial(tmp_path):
     qf, gf = features('query', query), features('gallery', gallery)
     g_pid = np.array([pid for _, pid, _ in gallery])
     g_cam = np.array([cam for _, _, cam in gallery])
-    dist = ((qf[:, None] - gf[None]) ** 2).sum(-1)
+    dist = ((qf[:, None] - gf[None])**2).sum(-1)
     hits = []
     for i, (_, pid, cam) in enumerate(query):
         # Market protocol: the same person in the same camera is ignored.
@@ -242,12 +257,15 @@ def test_render_person_image():
     # On a flat, noiseless, unoccluded camera the person is exactly what
     # differs from the background, and stands in the middle of the box.
     plain = dataclasses.replace(
-        camera, background=np.full_like(camera.background, 128),
-        noise_field=np.zeros_like(camera.noise_field), side_light=0.0,
-        occlusion_prob=0.0, blur=0.0)
+        camera,
+        background=np.full_like(camera.background, 128),
+        noise_field=np.zeros_like(camera.noise_field),
+        side_light=0.0,
+        occlusion_prob=0.0,
+        blur=0.0)
     for seed in range(5):
-        img = render_person_image(person, plain,
-                                  np.random.default_rng(seed), (128, 64))
+        img = render_person_image(person, plain, np.random.default_rng(seed),
+                                  (128, 64))
         fg = np.abs(img.astype(int) - img[0, 0].astype(int)).sum(-1) > 30
         rows, cols = np.nonzero(fg)
         assert 0.6 * 128 < rows.max() - rows.min() + 1 <= 128

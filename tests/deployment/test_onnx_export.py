@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import torch
 import torch.nn as nn
-
 from conftest import REPO_ROOT
+
 from mmattn.apis import init_model
 from mmattn.deployment import (FeatureExtractor, derive_inference_model,
                                export_onnx, onnx_features)
@@ -54,16 +54,17 @@ def test_onnx_matches_pytorch(config, tmp_path):
     feats = check_export(model, str(tmp_path / 'model.onnx'), (64, 32))
     if 'reid' in config:
         # Re-ID: the L2-normalised embedding.
-        np.testing.assert_allclose(np.linalg.norm(feats, axis=1), 1,
-                                   atol=1e-5)
+        np.testing.assert_allclose(np.linalg.norm(feats, axis=1), 1, atol=1e-5)
     else:
         # Classifier: the pre-logits feature (1280-d MobileNetV2).
         assert feats.shape == (3, 1280)
 
 
 def test_derived_da_model_exports_and_matches(tmp_path):
-    model = randomise_norms(init_model(osp.join(
-        REPO_ROOT, 'configs/attentions/da-multi_mobilenet-v2.py')))
+    model = randomise_norms(
+        init_model(
+            osp.join(REPO_ROOT,
+                     'configs/attentions/da-multi_mobilenet-v2.py')))
     x = torch.randn(2, 3, 64, 32)
     with torch.no_grad():
         before = FeatureExtractor(model)(x)
@@ -72,13 +73,14 @@ def test_derived_da_model_exports_and_matches(tmp_path):
         f'backbone.backbone.{layer}.attention'
         for layer in ('layer2', 'layer3', 'layer5', 'layer7')
     ]
-    assert all(isinstance(m, FixedChannelWindowAttention)
-               for path, m in model.named_modules() if path in replaced)
+    assert all(
+        isinstance(m, FixedChannelWindowAttention)
+        for path, m in model.named_modules() if path in replaced)
     # The initial windows are integers: the derived model is the same
     # function.
     with torch.no_grad():
-        torch.testing.assert_close(FeatureExtractor(model)(x), before,
-                                   atol=1e-5, rtol=1e-5)
+        torch.testing.assert_close(
+            FeatureExtractor(model)(x), before, atol=1e-5, rtol=1e-5)
     check_export(model, str(tmp_path / 'derived.onnx'), (64, 32))
 
 
@@ -106,29 +108,36 @@ def test_derive_hoga_search_module():
 # channels and expansion 1 / 2 / 3, one block choosing 16 / 24 channels.
 TINY_SUPERNET = dict(
     type='FBNetV2Supernet',
-    arch=dict(stem_channels=8, head_channels=32, stages=[
-        [[1, 8, 1, 1]],
-        [[(1.0, 3.0, 1.0), (8, 16, 4), 2, 2]],
-        [[(1.0, 2.0, 1.0), (16, 24, 8), 1, 2]]]),
+    arch=dict(
+        stem_channels=8,
+        head_channels=32,
+        stages=[[[1, 8, 1, 1]], [[(1.0, 3.0, 1.0), (8, 16, 4), 2, 2]],
+                [[(1.0, 2.0, 1.0), (16, 24, 8), 1, 2]]]),
     out_indices=(3, ),
     flops_input_size=(64, 32))
 
 
 def tiny_reid(backbone):
     """A Re-ID model (BNNeck, ID + triplet head) around ``backbone``."""
-    return MODELS.build(dict(
-        type='ReID', backbone=backbone,
-        neck=dict(type='BNNeck', in_channels=32),
-        head=dict(type='ReIDHead', num_classes=4, in_channels=32,
-                  loss_id=dict(type='CrossEntropyLoss'),
-                  loss_triplet=dict(type='TripletLoss', margin=0.3)))).eval()
+    return MODELS.build(
+        dict(
+            type='ReID',
+            backbone=backbone,
+            neck=dict(type='BNNeck', in_channels=32),
+            head=dict(
+                type='ReIDHead',
+                num_classes=4,
+                in_channels=32,
+                loss_id=dict(type='CrossEntropyLoss'),
+                loss_triplet=dict(type='TripletLoss', margin=0.3)))).eval()
 
 
 def choose(supernet, choices):
     """Set every searched block's argmax to ``(width index, expansion
     index)``."""
-    blocks = [b for i in range(supernet.num_stages)
-              for b in supernet.stage_blocks(i)]
+    blocks = [
+        b for i in range(supernet.num_stages) for b in supernet.stage_blocks(i)
+    ]
     with torch.no_grad():
         for block, (c, e) in zip(blocks, choices):
             for logits, index in ((block.channel_logits, c),
@@ -162,16 +171,19 @@ def test_derived_fbnetv2_supernet_exports_the_subnet(tmp_path, head_type):
     assert subnet.stage3[0].project.conv.weight.shape[0] == 16
     # An eval supernet computes its argmax subnet: same features.
     with torch.no_grad():
-        torch.testing.assert_close(FeatureExtractor(model)(x), before,
-                                   atol=1e-5, rtol=1e-5)
+        torch.testing.assert_close(
+            FeatureExtractor(model)(x), before, atol=1e-5, rtol=1e-5)
     check_export(model, str(tmp_path / 'subnet.onnx'), (64, 32))
 
 
 def test_derive_carries_attention_after_full_width_stages():
-    backbone = dict(type='AttentionBackbone', backbone=TINY_SUPERNET,
-                    attentions=[dict(cfg=dict(type='SEAttention'),
-                                     after=['stage2', 'stage3'])],
-                    dummy_input_shape=(1, 3, 64, 32))
+    backbone = dict(
+        type='AttentionBackbone',
+        backbone=TINY_SUPERNET,
+        attentions=[
+            dict(cfg=dict(type='SEAttention'), after=['stage2', 'stage3'])
+        ],
+        dummy_input_shape=(1, 3, 64, 32))
     model = randomise_norms(tiny_reid(backbone))
     supernet = model.backbone.backbone
     # Both stages with attention keep their widest output (16, 24).
@@ -185,12 +197,14 @@ def test_derive_carries_attention_after_full_width_stages():
     assert isinstance(subnet.stage2.attention, SEAttention)
     assert isinstance(subnet.stage3.attention, SEAttention)
     with torch.no_grad():
-        torch.testing.assert_close(FeatureExtractor(model)(x), before,
-                                   atol=1e-5, rtol=1e-5)
+        torch.testing.assert_close(
+            FeatureExtractor(model)(x), before, atol=1e-5, rtol=1e-5)
     # Narrowed stage 2: the attention saw the supernet's zero-padded
     # 16 channels, no subnet computes that; the error names the stage.
     model = tiny_reid(backbone)
     choose(model.backbone.backbone, [(0, 0), (0, 0), (1, 0), (1, 0)])
-    with pytest.raises(ValueError, match=r'backbone\.backbone\.stage2.*16 '
-                       r'channels.*12 channels'):
+    with pytest.raises(
+            ValueError,
+            match=r'backbone\.backbone\.stage2.*16 '
+            r'channels.*12 channels'):
         derive_inference_model(model)

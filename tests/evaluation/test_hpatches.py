@@ -15,8 +15,12 @@ from mmattn.evaluation.hpatches import (IMAGE_NAMES, average_precision,
 def release(tmp_path_factory):
     root = tmp_path_factory.mktemp('hp') / 'synthetic'
     synthetic.make_synthetic_patches(
-        str(root), brown_sequences=(), num_points=2, num_test_pairs=2,
-        num_hpatches_sequences=3, hpatches_patches_per_sequence=6)
+        str(root),
+        brown_sequences=(),
+        num_points=2,
+        num_test_pairs=2,
+        num_hpatches_sequences=3,
+        hpatches_patches_per_sequence=6)
     return root / 'hpatches-release'
 
 
@@ -37,16 +41,16 @@ def test_average_precision_matches_loop(seed):
     labels = rng.random(30) < 0.3
     labels[0] = True
     assert average_precision(d, labels) == pytest.approx(loop_ap(d, labels))
-    assert average_precision(d, labels, 40) == pytest.approx(
-        loop_ap(d, labels, 40))
+    assert average_precision(d, labels,
+                             40) == pytest.approx(loop_ap(d, labels, 40))
 
 
 def test_release_layout(release):
     assert synthetic.HPATCHES_IMAGES == IMAGE_NAMES
     data = load_hpatches(str(release))
     assert list(data) == ['i_synthetic00', 'i_synthetic02', 'v_synthetic01']
-    assert all(stack.shape == (6, 65, 65)
-               for seq in data.values() for stack in seq.values())
+    assert all(stack.shape == (6, 65, 65) for seq in data.values()
+               for stack in seq.values())
 
 
 def test_loader_errors(release, tmp_path):
@@ -71,20 +75,28 @@ def test_perfect_and_random_descriptors(release):
     # The descriptor of patch i of sequence s is a one-hot code of (s, i):
     # every task is solved perfectly.
     perfect = {
-        seq: {name: np.eye(18, dtype=np.float32)[6 * s:6 * s + 6]
-              for name in IMAGE_NAMES}
+        seq: {
+            name: np.eye(18, dtype=np.float32)[6 * s:6 * s + 6]
+            for name in IMAGE_NAMES
+        }
         for s, seq in enumerate(data)
     }
     result = evaluate_hpatches(perfect, seed=0)
     assert all(v == pytest.approx(100.0) for v in result.values())
     assert set(result) == {
-        f'{t}{d}' for t, d in itertools.product(
-            ('verification', 'matching', 'retrieval'),
-            ('', '_easy', '_hard', '_tough'))
+        f'{t}{d}'
+        for t, d in itertools.product(('verification', 'matching',
+                                       'retrieval'), ('', '_easy', '_hard',
+                                                      '_tough'))
     }
     rng = np.random.default_rng(0)
-    noise = {seq: {name: rng.normal(size=(6, 8)) for name in IMAGE_NAMES}
-             for seq in data}
+    noise = {
+        seq: {
+            name: rng.normal(size=(6, 8))
+            for name in IMAGE_NAMES
+        }
+        for seq in data
+    }
     random = evaluate_hpatches(noise, seed=0)
     assert random['matching'] < 60 and random['retrieval'] < 60
     assert evaluate_hpatches(noise, seed=0) == random

@@ -48,7 +48,8 @@ def test_every_attention_has_its_backbones():
     names = {osp.basename(path)[:-3] for path in CONFIGS}
     assert names == {
         f'{attention}_{backbone}'
-        for attention in EXPECTED for backbone in ('resnet50', 'mobilenet-v2')
+        for attention in EXPECTED
+        for backbone in ('resnet50', 'mobilenet-v2')
         if not (attention in RESNET50_ONLY and backbone == 'mobilenet-v2')
     }
 
@@ -63,9 +64,8 @@ def test_config_builds_and_runs(path):
         model = MODELS.build(cfg.model)
     attention, backbone = osp.basename(path)[:-3].split('_')
     injected = model.backbone.injected_attentions()
-    assert {type(m).__name__ for m in injected.values()} == {
-        EXPECTED[attention]
-    }
+    assert {type(m).__name__
+            for m in injected.values()} == {EXPECTED[attention]}
     if attention in IN_BLOCKS:
         assert len(injected) == (16 if backbone == 'resnet50' else 17)
     else:

@@ -57,8 +57,7 @@ def build_model(case):
             type='ReID',
             backbone=backbone,
             neck=dict(type='BNNeck', in_channels=channels),
-            head=dict(type='ReIDHead', num_classes=4,
-                      in_channels=channels)))
+            head=dict(type='ReIDHead', num_classes=4, in_channels=channels)))
     if search:
         # What a search model does: one alpha, registered once.
         model.hoga_architecture = bind_shared_architecture(model.backbone)
@@ -91,8 +90,7 @@ def test_attention_config_trains_in_reid_model(case):
     if case.startswith('hoga-search'):
         params['alpha'] = model.hoga_architecture.alpha
     before = {key: param.detach().clone() for key, param in params.items()}
-    optim_wrapper = OptimWrapper(torch.optim.Adam(model.parameters(),
-                                                  lr=1e-3))
+    optim_wrapper = OptimWrapper(torch.optim.Adam(model.parameters(), lr=1e-3))
     model.train()
     for _ in range(2):
         log_vars = model.train_step(batch(), optim_wrapper)

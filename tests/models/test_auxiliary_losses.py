@@ -11,10 +11,12 @@ from mmattn.models.attentions.stra import ModeAttention
 from mmattn.models.losses import DiversityLoss
 from mmattn.registry import MODELS
 
-STRA = dict(cfg=dict(type='StructureRegularizedAttention', groups=4),
-            replace='layer4.*.conv2')
-CSA = dict(cfg=dict(type='CompressedSelfAttention', num_bases=4, groups=2),
-           after=['layer1', 'layer2'])
+STRA = dict(
+    cfg=dict(type='StructureRegularizedAttention', groups=4),
+    replace='layer4.*.conv2')
+CSA = dict(
+    cfg=dict(type='CompressedSelfAttention', num_bases=4, groups=2),
+    after=['layer1', 'layer2'])
 
 
 def reid(attentions, auxiliary_losses):
@@ -25,8 +27,12 @@ def reid(attentions, auxiliary_losses):
             type='ReID',
             backbone=dict(
                 type='AttentionBackbone',
-                backbone=dict(type='ResNet', depth=18, stem_channels=8,
-                              base_channels=8, strides=(1, 2, 2, 1)),
+                backbone=dict(
+                    type='ResNet',
+                    depth=18,
+                    stem_channels=8,
+                    base_channels=8,
+                    strides=(1, 2, 2, 1)),
                 attentions=attentions,
                 dummy_input_shape=(1, 3, 64, 32)),
             neck=dict(type='BNNeck', in_channels=64),
@@ -50,15 +56,15 @@ def test_stra_mode_diversity_on_a_reid_model():
     masks = []
     handles = [
         model.get_submodule(p).register_forward_hook(
-            lambda m, a, o: masks.append(m.last_mode_masks))
-        for p in aux.paths
+            lambda m, a, o: masks.append(m.last_mode_masks)) for p in aux.paths
     ]
-    losses = model(torch.randn(4, 3, 64, 32), samples([0, 0, 1, 1]),
-                   mode='loss')
+    losses = model(
+        torch.randn(4, 3, 64, 32), samples([0, 0, 1, 1]), mode='loss')
     for handle in handles:
         handle.remove()
     assert {'loss_id', 'loss_triplet', 'loss_diversity'} <= set(losses)
-    torch.testing.assert_close(losses['loss_diversity'], DiversityLoss()(masks))
+    torch.testing.assert_close(losses['loss_diversity'],
+                               DiversityLoss()(masks))
     assert 0 <= losses['loss_diversity'].item() <= 2 * (4 - 1)
     losses['loss_diversity'].backward()
     mode = model.get_submodule(aux.paths[0])
@@ -69,11 +75,13 @@ def test_stra_mode_diversity_on_a_reid_model():
 
 def test_deep_supervision_on_a_reid_model_and_both_losses_together():
     model = reid([CSA, STRA], [
-        dict(type='AttentionDeepSupervision',
-             head=dict(type='CSADeepSupervisionHead', num_classes=4),
-             paths='backbone.backbone.layer*.attention'),
-        dict(type='StRAModeDiversity',
-             loss=dict(type='DiversityLoss', loss_weight=0.5)),
+        dict(
+            type='AttentionDeepSupervision',
+            head=dict(type='CSADeepSupervisionHead', num_classes=4),
+            paths='backbone.backbone.layer*.attention'),
+        dict(
+            type='StRAModeDiversity',
+            loss=dict(type='DiversityLoss', loss_weight=0.5)),
     ])
     supervision = model.auxiliary_losses[0]
     assert supervision.paths == [
@@ -92,8 +100,8 @@ def test_deep_supervision_on_a_reid_model_and_both_losses_together():
         handle.remove()
     assert {'loss_ds1', 'loss_ds2', 'loss_diversity'} <= set(losses)
     for i, (head, out) in enumerate(zip(supervision.heads, outputs), 1):
-        expected = F.cross_entropy(head.fc(out.mean(dim=(2, 3))),
-                                   torch.tensor(labels))
+        expected = F.cross_entropy(
+            head.fc(out.mean(dim=(2, 3))), torch.tensor(labels))
         torch.testing.assert_close(losses[f'loss_ds{i}'], expected)
 
 
@@ -111,18 +119,24 @@ def test_nothing_is_recorded_outside_training():
 def test_a_deep_copy_records_its_own_forward():
     model = reid([STRA], [dict(type='StRAModeDiversity')])
     clone = copy.deepcopy(model)
-    losses = clone(torch.randn(4, 3, 64, 32), samples([0, 0, 1, 1]), mode='loss')
+    losses = clone(
+        torch.randn(4, 3, 64, 32), samples([0, 0, 1, 1]), mode='loss')
     assert 'loss_diversity' in losses
     assert model.auxiliary_losses[0]._captured is None
 
 
 def test_errors_name_the_loss_and_what_was_expected():
-    with pytest.raises(ValueError, match='StRAModeDiversity: the model has '
-                       'none of the modules'):
+    with pytest.raises(
+            ValueError,
+            match='StRAModeDiversity: the model has '
+            'none of the modules'):
         reid([], [dict(type='StRAModeDiversity')])
     with pytest.raises(ValueError, match='are not ModeAttention'):
-        reid([STRA], [dict(type='StRAModeDiversity',
-                           paths='backbone.backbone.layer4.0.conv2')])
+        reid([STRA], [
+            dict(
+                type='StRAModeDiversity',
+                paths='backbone.backbone.layer4.0.conv2')
+        ])
     with pytest.raises(ValueError, match=r"paths \['layer9'\] match no"):
         reid([STRA], [dict(type='StRAModeDiversity', paths='layer9')])
     with pytest.raises(TypeError, match='is not an AuxiliaryLoss'):

@@ -8,9 +8,8 @@ from mmpretrain.models import MobileNetV2, ResNet, VisionTransformer
 from mmattn.models.attentions import ChannelWindowAttention, DCSViTAttention
 from mmattn.models.backbones import AttentionBackbone
 from mmattn.models.injection import (ModuleWithAttention, inject_attention,
-                                     injected_attentions,
-                                     logical_module_paths, probe_channels,
-                                     remove_attention)
+                                     injected_attentions, logical_module_paths,
+                                     probe_channels, remove_attention)
 from mmattn.registry import MODELS
 
 
@@ -21,8 +20,8 @@ def small_resnet50():
 
 def tiny_vit():
     return VisionTransformer(
-        arch=dict(embed_dims=16, num_layers=2, num_heads=2,
-                  feedforward_channels=32),
+        arch=dict(
+            embed_dims=16, num_layers=2, num_heads=2, feedforward_channels=32),
         img_size=32,
         patch_size=8)
 
@@ -47,7 +46,8 @@ def test_after_stages_of_mobilenet_v2_infers_channels_by_dry_forward():
     model.train()
     model.layer1.eval()  # a partly frozen state the dry forward must keep
     injected = inject_attention(
-        model, dict(type='NonLocalAttention'),
+        model,
+        dict(type='NonLocalAttention'),
         after=['layer2', 'layer3', 'layer5', 'layer7'])
     assert [m.in_channels for m in injected.values()] == [24, 32, 96, 320]
     assert model.training and not model.layer1.training
@@ -58,8 +58,8 @@ def test_after_stages_of_mobilenet_v2_infers_channels_by_dry_forward():
 
 def test_in_blocks_of_resnet18_is_before_the_shortcut_add():
     model = ResNet(18)
-    injected = inject_attention(model, dict(type='SEAttention'),
-                                in_blocks='layer*.*')
+    injected = inject_attention(
+        model, dict(type='SEAttention'), in_blocks='layer*.*')
     assert len(injected) == 8
     assert 'layer1.0.bn2.attention' in injected
     block = model.layer3[1].eval()
@@ -76,8 +76,8 @@ def test_in_blocks_of_resnet18_is_before_the_shortcut_add():
 
 def test_in_blocks_of_bottleneck_resnet():
     model = small_resnet50()
-    injected = inject_attention(model, dict(type='SEAttention'),
-                                in_blocks='layer*.*')
+    injected = inject_attention(
+        model, dict(type='SEAttention'), in_blocks='layer*.*')
     assert len(injected) == 16
     assert all(path.endswith('bn3.attention') for path in injected)
     assert injected['layer4.2.bn3.attention'].in_channels == 256
@@ -86,8 +86,8 @@ def test_in_blocks_of_bottleneck_resnet():
 
 def test_in_blocks_of_mobilenet_v2():
     model = MobileNetV2()
-    injected = inject_attention(model, dict(type='CBAMAttention'),
-                                in_blocks='layer*.*')
+    injected = inject_attention(
+        model, dict(type='CBAMAttention'), in_blocks='layer*.*')
     assert len(injected) == 17
     assert 'layer1.0.conv.1.attention' in injected
     assert injected['layer7.0.conv.2.attention'].in_channels == 320
@@ -97,15 +97,15 @@ def test_in_blocks_of_mobilenet_v2():
 def test_torchvision_resnet():
     torchvision = pytest.importorskip('torchvision')
     model = torchvision.models.resnet18(weights=None)
-    injected = inject_attention(model, dict(type='SEAttention'),
-                                in_blocks='layer*.*')
+    injected = inject_attention(
+        model, dict(type='SEAttention'), in_blocks='layer*.*')
     assert 'layer1.0.bn2.attention' in injected
-    injected = inject_attention(model, dict(type='NonLocalAttention'),
-                                after='layer3')
+    injected = inject_attention(
+        model, dict(type='NonLocalAttention'), after='layer3')
     assert injected['layer3.attention'].in_channels == 256
     model50 = torchvision.models.resnet50(weights=None)
-    injected = inject_attention(model50, dict(type='SEAttention'),
-                                in_blocks='layer4.*')
+    injected = inject_attention(
+        model50, dict(type='SEAttention'), in_blocks='layer4.*')
     assert list(injected) == [f'layer4.{i}.bn3.attention' for i in range(3)]
     assert model(torch.randn(1, 3, 64, 64)).shape == (1, 1000)
 
@@ -115,7 +115,8 @@ def test_replace_vit_attention_carries_weights():
     model.eval()  # mmpretrain backbones' train() returns None
     stock = copy.deepcopy(model)
     injected = inject_attention(
-        model, dict(type='DCSViTAttention', mask_bias_init=100.0),
+        model,
+        dict(type='DCSViTAttention', mask_bias_init=100.0),
         replace='layers.*.attn')
     assert list(injected) == ['layers.0.attn', 'layers.1.attn']
     assert all(isinstance(m, DCSViTAttention) for m in injected.values())
@@ -126,14 +127,16 @@ def test_replace_vit_attention_carries_weights():
 
 def test_replace_conv_without_converter():
     model = ResNet(18)
-    injected = inject_attention(model, dict(type='NonLocalAttention'),
-                                replace='layer4.*.conv2')
+    injected = inject_attention(
+        model, dict(type='NonLocalAttention'), replace='layer4.*.conv2')
     assert list(injected) == ['layer4.0.conv2', 'layer4.1.conv2']
     assert injected['layer4.0.conv2'].in_channels == 512
     assert model(torch.randn(1, 3, 64, 64))[0].shape == (1, 512, 2, 2)
     with pytest.raises(ValueError, match='stride'):
-        inject_attention(ResNet(18), dict(type='NonLocalAttention'),
-                         replace='layer4.0.conv1')
+        inject_attention(
+            ResNet(18),
+            dict(type='NonLocalAttention'),
+            replace='layer4.0.conv1')
 
 
 def test_patterns_are_matched_segment_by_segment():
@@ -153,8 +156,8 @@ def test_patterns_are_matched_segment_by_segment():
 def test_injections_compose_in_any_order():
     model = MobileNetV2()
     inject_attention(model, dict(type='DCSAttention'), after=['layer2'])
-    injected = inject_attention(model, dict(type='SEAttention'),
-                                in_blocks='layer2.*')
+    injected = inject_attention(
+        model, dict(type='SEAttention'), in_blocks='layer2.*')
     assert list(injected) == [
         'layer2.wrapped.0.conv.2.attention',
         'layer2.wrapped.1.conv.2.attention'
@@ -166,8 +169,8 @@ def test_injections_compose_in_any_order():
 
 def test_pattern_matching_nothing_lists_valid_paths():
     with pytest.raises(ValueError) as error:
-        inject_attention(ResNet(18), dict(type='SEAttention'),
-                         after=['layer2', 'stage9'])
+        inject_attention(
+            ResNet(18), dict(type='SEAttention'), after=['layer2', 'stage9'])
     message = str(error.value)
     assert "'stage9'" in message and 'layer1, layer2, layer3' in message
     assert 'more)' in message  # truncated
@@ -175,25 +178,29 @@ def test_pattern_matching_nothing_lists_valid_paths():
 
 def test_channel_disagreement_names_both():
     with pytest.raises(ValueError, match=r'in_channels=64.*128 channels'):
-        inject_attention(ResNet(18),
-                         dict(type='SEAttention', in_channels=64),
-                         after='layer2')
+        inject_attention(
+            ResNet(18),
+            dict(type='SEAttention', in_channels=64),
+            after='layer2')
     # a matching in_channels is accepted
-    inject_attention(ResNet(18), dict(type='SEAttention', in_channels=128),
-                     after='layer2')
+    inject_attention(
+        ResNet(18), dict(type='SEAttention', in_channels=128), after='layer2')
 
 
 def test_unsupported_block_lists_supported_ones():
     with pytest.raises(TypeError, match='Supported: .*Bottleneck'):
-        inject_attention(ResNet(18), dict(type='SEAttention'),
-                         in_blocks='layer1')
+        inject_attention(
+            ResNet(18), dict(type='SEAttention'), in_blocks='layer1')
 
 
 def test_other_argument_errors():
     model = ResNet(18)
     with pytest.raises(ValueError, match='exactly one'):
-        inject_attention(model, dict(type='SEAttention'), after='layer1',
-                         in_blocks='layer1.*')
+        inject_attention(
+            model,
+            dict(type='SEAttention'),
+            after='layer1',
+            in_blocks='layer1.*')
     with pytest.raises(ValueError, match='exactly one'):
         inject_attention(model, dict(type='SEAttention'))
     with pytest.raises(ValueError, match='not in the mmattn MODELS'):
@@ -203,20 +210,28 @@ def test_other_argument_errors():
     with pytest.raises(TypeError, match='list of str'):
         inject_attention(model, dict(type='SEAttention'), after=[])
     with pytest.raises(ValueError, match='B, C, H, W'):
-        inject_attention(tiny_vit(), dict(type='SEAttention'),
-                         after='layers.0', dummy_input_shape=(1, 3, 32, 32))
+        inject_attention(
+            tiny_vit(),
+            dict(type='SEAttention'),
+            after='layers.0',
+            dummy_input_shape=(1, 3, 32, 32))
     with pytest.raises(RuntimeError, match='dummy_input_shape'):
-        inject_attention(tiny_vit(), dict(type='SEAttention'),
-                         after='layers.0', dummy_input_shape=(1, 1, 32, 32))
+        inject_attention(
+            tiny_vit(),
+            dict(type='SEAttention'),
+            after='layers.0',
+            dummy_input_shape=(1, 1, 32, 32))
     with pytest.raises(ValueError, match='inside'):
-        inject_attention(model, dict(type='NonLocalAttention'),
-                         replace=['layer4.0', 'layer4.0.conv2'])
+        inject_attention(
+            model,
+            dict(type='NonLocalAttention'),
+            replace=['layer4.0', 'layer4.0.conv2'])
 
 
 def test_probe_channels_reports_shapes():
     model = MobileNetV2()
-    shapes = probe_channels(model, ['layer3', 'layer2.0'],
-                            dummy_input_shape=(1, 3, 64, 64))
+    shapes = probe_channels(
+        model, ['layer3', 'layer2.0'], dummy_input_shape=(1, 3, 64, 64))
     assert shapes['layer3'] == ((1, 24, 16, 16), (1, 32, 8, 8))
     assert shapes['layer2.0'][1] == (1, 24, 16, 16)
 
@@ -229,8 +244,8 @@ def test_stock_checkpoint_loads_into_injected_model():
             param.zero_()
     inject_attention(model, dict(type='NonLocalAttention'), after='layer3')
     inject_attention(model, dict(type='SEAttention'), in_blocks='layer*.*')
-    missing, unexpected = model.load_state_dict(stock.state_dict(),
-                                                strict=False)
+    missing, unexpected = model.load_state_dict(
+        stock.state_dict(), strict=False)
     assert unexpected == []
     assert missing and all('attention.' in key for key in missing)
     torch.testing.assert_close(model.layer3.wrapped[0].conv1.weight,
@@ -239,10 +254,10 @@ def test_stock_checkpoint_loads_into_injected_model():
                                stock.layer1[0].bn2.weight)
     # the injected model's own checkpoint round-trips strictly
     copy_model = ResNet(18)
-    inject_attention(copy_model, dict(type='NonLocalAttention'),
-                     after='layer3')
-    inject_attention(copy_model, dict(type='SEAttention'),
-                     in_blocks='layer*.*')
+    inject_attention(
+        copy_model, dict(type='NonLocalAttention'), after='layer3')
+    inject_attention(
+        copy_model, dict(type='SEAttention'), in_blocks='layer*.*')
     copy_model.load_state_dict(model.state_dict(), strict=True)
 
 
@@ -283,12 +298,15 @@ def test_attention_backbone_builds_and_collects_arch_parameters():
     assert isinstance(window, ChannelWindowAttention)
     assert window.in_channels == 48  # 96 * 0.5
     params = backbone.arch_parameters()
-    mask_params = [p for m in attentions.values()
-                   if type(m).__name__ == 'DCSAttention'
-                   for p in m.mask.parameters()]
-    assert {id(p) for p in params} == {id(p) for p in mask_params} | {
-        id(window.s_dec), id(window.l_dec)
-    }
+    mask_params = [
+        p for m in attentions.values() if type(m).__name__ == 'DCSAttention'
+        for p in m.mask.parameters()
+    ]
+    assert {id(p)
+            for p in params
+            } == {id(p)
+                  for p in mask_params} | {id(window.s_dec),
+                                           id(window.l_dec)}
     assert backbone(torch.randn(2, 3, 32, 32))[0].shape == (2, 1280, 1, 1)
     with torch.no_grad():
         window.s_dec.fill_(1.5)
@@ -349,8 +367,10 @@ def test_attention_backbone_in_image_classifier():
         model = MODELS.build(cfg)
     model.init_weights()
     assert isinstance(model.backbone, AttentionBackbone)
-    types = [type(m).__name__ for m in
-             model.backbone.injected_attentions().values()]
+    types = [
+        type(m).__name__
+        for m in model.backbone.injected_attentions().values()
+    ]
     assert types == ['CBAMAttention'] * 8 + ['MultiWindowAttention']
     inputs = torch.randn(2, 3, 64, 64)
     assert model(inputs).shape == (2, 5)
@@ -364,8 +384,8 @@ def test_attention_backbone_in_image_classifier():
 
 def test_attention_without_in_channels_argument():
     model = ResNet(18)
-    injected = inject_attention(model, dict(type='SpatialGate'),
-                                after='layer1')
+    injected = inject_attention(
+        model, dict(type='SpatialGate'), after='layer1')
     assert type(injected['layer1.attention']).__name__ == 'SpatialGate'
     # the wrapper indexes and tests true like the wrapped stage
     assert len(model.layer1) == 2 and bool(model.layer1)
@@ -430,8 +450,8 @@ def test_remove_attention_nested_and_in_any_order():
         stock_out = model(x)[0]
     inject_attention(model, dict(type='DCSAttention'), after='layer2')
     inject_attention(model, dict(type='NonLocalAttention'), after='layer2')
-    inject_attention(model, dict(type='ChannelWindowAttention'),
-                     in_blocks='layer2.*')
+    inject_attention(
+        model, dict(type='ChannelWindowAttention'), in_blocks='layer2.*')
     paths = list(injected_attentions(model))
     assert paths == [
         'layer2.wrapped.wrapped.0.conv.2.attention',
@@ -451,16 +471,17 @@ def test_remove_attention_nested_and_in_any_order():
 
 def test_remove_attention_errors_change_nothing():
     model = tiny_vit()
-    inject_attention(model, dict(type='DCSViTAttention'),
-                     replace='layers.0.attn')
-    inject_attention(model, dict(type='SEAttention'),
-                     after='patch_embed.projection')
+    inject_attention(
+        model, dict(type='DCSViTAttention'), replace='layers.0.attn')
+    inject_attention(
+        model, dict(type='SEAttention'), after='patch_embed.projection')
     before = list(injected_attentions(model))
     with pytest.raises(ValueError, match='replaced the original module'):
         remove_attention(model,
                          ['patch_embed.projection.attention', 'layers.0.attn'])
-    with pytest.raises(ValueError,
-                       match=r"injected: \['patch_embed.projection.attention"):
+    with pytest.raises(
+            ValueError,
+            match=r"injected: \['patch_embed.projection.attention"):
         remove_attention(model, 'layers.1.attn')
     with pytest.raises(TypeError, match='list of str'):
         remove_attention(model, [])

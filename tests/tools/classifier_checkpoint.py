@@ -3,9 +3,9 @@ mmattn ImageNet classifier checkpoint through ``init_cfg``."""
 import os.path as osp
 
 import torch
+from conftest import REPO_ROOT
 from mmengine.config import Config
 
-from conftest import REPO_ROOT
 from mmattn.registry import MODELS
 
 
@@ -40,8 +40,9 @@ def check_backbone_loads_classifier(cfg: Config, build, kind: str, tmp_path):
     loaded = model.backbone.state_dict()
     # Every backbone tensor has its counterpart in the classifier.
     sources = {key: state['backbone.' + key] for key in loaded}
-    assert not any(torch.equal(loaded[k], sources[k]) for k in loaded
-                   if loaded[k].is_floating_point())
+    assert not any(
+        torch.equal(loaded[k], sources[k])
+        for k in loaded if loaded[k].is_floating_point())
     model.init_weights()
     loaded = model.backbone.state_dict()
     for key, value in loaded.items():

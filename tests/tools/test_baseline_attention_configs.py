@@ -7,16 +7,16 @@ import re
 import sys
 
 import torch
+from conftest import REPO_ROOT
 from mmengine.config import Config
 from mmengine.runner import Runner
-
-from conftest import REPO_ROOT
 from test_descriptor_pipeline import tiny_options
 from test_pcb_train_test import tiny_config
-from test_stra_reid_train import options as stra_options
-from mmattn.registry import register_all_modules
 from test_search_pipelines import make_tiny_image_folder
+from test_stra_reid_train import options as stra_options
 from test_train_test import run
+
+from mmattn.registry import register_all_modules
 
 
 def train(cfg, work, *options):
@@ -29,14 +29,16 @@ def train(cfg, work, *options):
 
 def test_pcb_with_seed002_self_attention_and_deep_supervision(
         market_root, tmp_path):
-    cfg = tiny_config(str(tmp_path), 'sa-pcb_resnet50_market1501.py',
-                      market_root)
+    cfg = tiny_config(
+        str(tmp_path), 'sa-pcb_resnet50_market1501.py', market_root)
     log = train(cfg, str(tmp_path / 'work'))
     for key in ('loss_pcb', 'loss_ds1', 'loss_ds2', 'loss_ds3'):
         assert re.search(rf'{key}: [\d.]+', log), log[-3000:]
     assert re.search(r'reid/mAP: [\d.]+', log)
-    state = torch.load(osp.join(tmp_path, 'work', 'epoch_1.pth'),
-                       map_location='cpu', weights_only=True)['state_dict']
+    state = torch.load(
+        osp.join(tmp_path, 'work', 'epoch_1.pth'),
+        map_location='cpu',
+        weights_only=True)['state_dict']
     assert 'backbone.backbone.layer1.attention.alpha' in state
     assert state['backbone.backbone.layer1.attention.value_conv.weight'] \
         .shape[:2] == (256, 256)
@@ -48,8 +50,9 @@ def test_sasa_reid(market_root, tmp_path):
     log = train(cfg, work, *stra_options(market_root))
     assert re.search(r'reid/mAP: [\d.]+', log), log[-3000:]
     assert not re.search(r'loss_diversity: [\d.]+', log)
-    state = torch.load(osp.join(work, 'epoch_2.pth'), map_location='cpu',
-                       weights_only=True)['state_dict']
+    state = torch.load(
+        osp.join(work, 'epoch_2.pth'), map_location='cpu',
+        weights_only=True)['state_dict']
     assert 'backbone.backbone.layer4.0.conv2.rel_row' in state
 
 
@@ -60,12 +63,16 @@ def test_descriptors_with_self_attention_and_robust_angular_loss(tmp_path):
     make_synthetic_patches(brown_root, **TINY_PATCHES_PRESET, seed=0)
     cfg = osp.join(REPO_ROOT,
                    'configs/descriptors/l2net-sa_ral_b1024_brown-liberty.py')
-    options = [o.replace('train_dataloader.dataset.num_pairs=64',
-                         'train_dataloader.dataset.num_pairs=32')
-               for o in tiny_options(osp.join(brown_root, 'brown'), epochs=1)]
-    options += ['train_dataloader.dataset.sequences=[liberty]',
-                'val_dataloader.dataset.sequences=[notredame,yosemite]',
-                'test_dataloader.dataset.sequences=[notredame,yosemite]']
+    options = [
+        o.replace('train_dataloader.dataset.num_pairs=64',
+                  'train_dataloader.dataset.num_pairs=32')
+        for o in tiny_options(osp.join(brown_root, 'brown'), epochs=1)
+    ]
+    options += [
+        'train_dataloader.dataset.sequences=[liberty]',
+        'val_dataloader.dataset.sequences=[notredame,yosemite]',
+        'test_dataloader.dataset.sequences=[notredame,yosemite]'
+    ]
     log = train(cfg, str(tmp_path / 'work'), *options)
     assert re.search(r'brown/fpr95: [\d.]+', log), log[-3000:]
 
@@ -74,10 +81,10 @@ def test_seed004_table5_imagenet_rows_train(tmp_path):
     register_all_modules(init_default_scope=False)
     data = str(tmp_path / 'data')
     make_tiny_image_folder(data, classes=2, train=2, test=1)
-    for name, sizes in (('gc', None), ('ge', (16, 8, 4, 2)),
-                        ('aa', (8, 4, 2))):
-        base = osp.join(REPO_ROOT,
-                        f'configs/classification/{name}_resnet50_8xb32_in1k.py')
+    for name, sizes in (('gc', None), ('ge', (16, 8, 4, 2)), ('aa', (8, 4,
+                                                                     2))):
+        base = osp.join(
+            REPO_ROOT, f'configs/classification/{name}_resnet50_8xb32_in1k.py')
         # The 64 x 64 input changes the map sizes the GE / AA rows name.
         if name == 'gc':
             attentions = ''

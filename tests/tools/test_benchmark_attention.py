@@ -23,26 +23,26 @@ def bench():
 
 def test_script_runs_every_module_and_writes_json(tmp_path):
     out = tmp_path / 'bench.json'
-    proc = subprocess.run(
-        [
-            sys.executable, SCRIPT, '--device', 'cpu', '--batch', '2',
-            '--maps', '32x6x4', '64x4x2', '--warmup', '0', '--repeats', '1',
-            '--threads', '1', '--out',
-            str(out)
-        ],
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300)
+    proc = subprocess.run([
+        sys.executable, SCRIPT, '--device', 'cpu', '--batch', '2', '--maps',
+        '32x6x4', '64x4x2', '--warmup', '0', '--repeats', '1', '--threads',
+        '1', '--out',
+        str(out)
+    ],
+                          cwd=REPO_ROOT,
+                          capture_output=True,
+                          text=True,
+                          timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
     report = json.loads(out.read_text())
     assert report['config']['batch'] == 2
     assert report['config']['maps'] == [[32, 6, 4], [64, 4, 2]]
     results = report['results']
-    expected = {'SA', 'NonLocal', 'DA-single', 'DA-multi', 'DA-fixed', 'DCS',
-                'CSA-G1', 'CSA-G2', 'CSA-G8', 'StRA', 'HOGA', 'HOGA-search',
-                'HOG_SE', 'HOG_CBAM', 'SE', 'CBAM', 'SA-sdpa', 'SASA', 'GC',
-                'GE-8', 'AA'}
+    expected = {
+        'SA', 'NonLocal', 'DA-single', 'DA-multi', 'DA-fixed', 'DCS', 'CSA-G1',
+        'CSA-G2', 'CSA-G8', 'StRA', 'HOGA', 'HOGA-search', 'HOG_SE',
+        'HOG_CBAM', 'SE', 'CBAM', 'SA-sdpa', 'SASA', 'GC', 'GE-8', 'AA'
+    }
     for shape in ([32, 6, 4], [64, 4, 2]):
         rows = {r['module']: r for r in results if r['shape'] == shape}
         assert set(rows) == expected
@@ -57,6 +57,7 @@ def test_script_runs_every_module_and_writes_json(tmp_path):
 
 
 def test_cpu_peak_memory_sees_a_freed_temporary(bench):
+
     def step():
         temporary = torch.ones(4 * 2**20 // 4)  # 4 MiB, freed at return
         return temporary.sum()
@@ -82,14 +83,30 @@ def test_full_self_attention_reference(bench):
 
 def test_ratios_are_against_sa_on_the_same_map(bench):
     results = [
-        dict(module='SA', shape=[32, 4, 4], status='ok', time_ms=10.0,
-             peak_mb=50.0),
-        dict(module='CSA-G2', shape=[32, 4, 4], status='ok', time_ms=2.0,
-             peak_mb=5.0),
-        dict(module='CSA-G2', shape=[64, 2, 2], status='ok', time_ms=1.0,
-             peak_mb=1.0),
-        dict(module='SA', shape=[64, 2, 2], status='out of memory',
-             time_ms=None, peak_mb=None),
+        dict(
+            module='SA',
+            shape=[32, 4, 4],
+            status='ok',
+            time_ms=10.0,
+            peak_mb=50.0),
+        dict(
+            module='CSA-G2',
+            shape=[32, 4, 4],
+            status='ok',
+            time_ms=2.0,
+            peak_mb=5.0),
+        dict(
+            module='CSA-G2',
+            shape=[64, 2, 2],
+            status='ok',
+            time_ms=1.0,
+            peak_mb=1.0),
+        dict(
+            module='SA',
+            shape=[64, 2, 2],
+            status='out of memory',
+            time_ms=None,
+            peak_mb=None),
     ]
     bench.add_ratios(results)
     assert results[1]['x_faster'] == 5.0
@@ -108,7 +125,9 @@ def test_arguments(bench):
     assert args.modules == list(bench.MODULES)
     assert bench.parse_args(['--device', 'cpu', '--maps', 'stage3',
                              '64x8x4']).maps == [(1024, 24, 8), (64, 8, 4)]
-    for bad in (['--maps', '30x4x4'], ['--maps', 'stage9'],
-                ['--batch', '0'], ['--modules', 'Transformer']):
+    for bad in (['--maps',
+                 '30x4x4'], ['--maps',
+                             'stage9'], ['--batch',
+                                         '0'], ['--modules', 'Transformer']):
         with pytest.raises(SystemExit):
             bench.parse_args(['--device', 'cpu'] + bad)

@@ -3,7 +3,6 @@ import importlib.util
 import os.path as osp
 
 import pytest
-
 from conftest import REPO_ROOT
 
 SCRIPT = 'tools/analysis_tools/benchmark_ib.py'

@@ -7,7 +7,6 @@ import subprocess
 import sys
 
 import pytest
-
 from conftest import REPO_ROOT
 
 CONFIG = osp.join(REPO_ROOT,
@@ -36,17 +35,21 @@ def tiny_options(brown_root, epochs=2):
 
 def run(args):
     result = subprocess.run(
-        args, cwd=REPO_ROOT, capture_output=True, text=True,
+        args,
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
         env=dict(os.environ, OMP_NUM_THREADS='1'))
-    assert result.returncode == 0, (result.stdout[-3000:] +
-                                    result.stderr[-3000:])
+    assert result.returncode == 0, (
+        result.stdout[-3000:] + result.stderr[-3000:])
     return result.stdout + result.stderr
 
 
 def fpr_in_log(text):
-    found = re.findall(r'brown/fpr95_notredame: ([\d.]+)\s+'
-                       r'brown/fpr95_yosemite: ([\d.]+)\s+'
-                       r'brown/fpr95: ([\d.]+)', text)
+    found = re.findall(
+        r'brown/fpr95_notredame: ([\d.]+)\s+'
+        r'brown/fpr95_yosemite: ([\d.]+)\s+'
+        r'brown/fpr95: ([\d.]+)', text)
     assert found, text[-3000:]
     return [float(v) for v in found[-1]]
 
@@ -99,7 +102,6 @@ def test_eval_hpatches_tool(trained, tmp_path):
     for task in ('verification', 'matching', 'retrieval'):
         assert 0 <= metrics[task] <= 100
         assert metrics[task] == pytest.approx(
-            sum(metrics[f'{task}_{d}'] for d in ('easy', 'hard', 'tough')) /
-            3)
+            sum(metrics[f'{task}_{d}'] for d in ('easy', 'hard', 'tough')) / 3)
     # The trained descriptor verifies easy pairs far above chance (50%).
     assert metrics['verification_easy'] > 75

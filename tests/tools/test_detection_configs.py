@@ -7,19 +7,24 @@ import os.path as osp
 
 import pytest
 import torch
+from classifier_checkpoint import check_backbone_loads_classifier
+from conftest import REPO_ROOT
 from mmdet.registry import MODELS as DET_MODELS
 from mmengine.config import Config
 from mmengine.registry import DefaultScope
 
-from classifier_checkpoint import check_backbone_loads_classifier
-from conftest import REPO_ROOT
 from mmattn.models.attentions import CBAMAttention, HOGAttention, SEAttention
 
 CONFIGS = sorted(glob.glob(osp.join(REPO_ROOT, 'configs/detection/*.py')))
-DETECTORS = dict(faster_rcnn=('faster-rcnn_r50{}_fpn_1x_coco', 'FasterRCNN'),
-                 ssd=('ssd300_r50{}_coco', 'SingleStageDetector'))
-ATTENTIONS = {'': None, '-se': SEAttention, '-cbam': CBAMAttention,
-              '-hoga': HOGAttention}
+DETECTORS = dict(
+    faster_rcnn=('faster-rcnn_r50{}_fpn_1x_coco', 'FasterRCNN'),
+    ssd=('ssd300_r50{}_coco', 'SingleStageDetector'))
+ATTENTIONS = {
+    '': None,
+    '-se': SEAttention,
+    '-cbam': CBAMAttention,
+    '-hoga': HOGAttention
+}
 # Bottlenecks of ResNet-50 in the stages each detector uses.
 BLOCKS = dict(faster_rcnn=3 + 4 + 6 + 3, ssd=3 + 4 + 6)
 
@@ -38,7 +43,8 @@ def build_detector(cfg):
 def test_every_table_row_has_a_config():
     expected = {
         config_path(detector, attention)
-        for detector in DETECTORS for attention in ATTENTIONS
+        for detector in DETECTORS
+        for attention in ATTENTIONS
     }
     assert set(CONFIGS) == expected
 

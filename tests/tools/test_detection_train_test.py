@@ -11,13 +11,13 @@ import sys
 
 import pytest
 import torch
-from mmengine.config import Config
-
 from conftest import REPO_ROOT
+from mmengine.config import Config
+from test_train_test import run
+
 from mmattn.datasets.synthetic import (COCO_DETECTION_CLASSES,
                                        make_coco_detection)
 from mmattn.registry import MODELS
-from test_train_test import run
 
 FASTER_RCNN = osp.join(REPO_ROOT,
                        'configs/detection/faster-rcnn_r50-se_fpn_1x_coco.py')
@@ -30,8 +30,12 @@ BBOX_KEYS = ('coco/bbox_mAP', 'coco/bbox_mAP_50', 'coco/bbox_mAP_75')
 @pytest.fixture(scope='module')
 def coco_root(tmp_path_factory):
     root = str(tmp_path_factory.mktemp('coco') / 'coco')
-    make_coco_detection(root, num_train=NUM_TRAIN, num_val=NUM_VAL,
-                        image_size=(IMAGE_SIZE, IMAGE_SIZE), seed=0)
+    make_coco_detection(
+        root,
+        num_train=NUM_TRAIN,
+        num_val=NUM_VAL,
+        image_size=(IMAGE_SIZE, IMAGE_SIZE),
+        seed=0)
     return root
 
 
@@ -84,8 +88,7 @@ def se_classifier_checkpoint(tmp_path_factory):
 
 
 @pytest.fixture(scope='module')
-def faster_rcnn_trained(coco_root, se_classifier_checkpoint,
-                        tmp_path_factory):
+def faster_rcnn_trained(coco_root, se_classifier_checkpoint, tmp_path_factory):
     work_dir = str(tmp_path_factory.mktemp('frcnn'))
     result = run([
         sys.executable, 'tools/train.py', FASTER_RCNN, '--work-dir', work_dir,
@@ -112,14 +115,14 @@ def test_faster_rcnn_trains_and_validates(faster_rcnn_trained,
 
 
 def test_faster_rcnn_test_tool_writes_metrics_and_predictions(
-        faster_rcnn_trained, coco_root, se_classifier_checkpoint,
-        tmp_path):
+        faster_rcnn_trained, coco_root, se_classifier_checkpoint, tmp_path):
     work_dir, _ = faster_rcnn_trained
     out = str(tmp_path / 'results.pkl')
     options = faster_rcnn_options(coco_root, se_classifier_checkpoint)
     tool = [
         sys.executable, 'tools/test.py', FASTER_RCNN,
-        osp.join(work_dir, 'epoch_1.pth'), '--work-dir', str(tmp_path)
+        osp.join(work_dir, 'epoch_1.pth'), '--work-dir',
+        str(tmp_path)
     ]
     test = tool + ['--out', out, '--cfg-options', *options]
     run(test)

@@ -8,7 +8,6 @@ import time
 
 import pytest
 import torch
-
 from conftest import REPO_ROOT
 
 
@@ -42,6 +41,7 @@ def test_compiled_nms():
 
 def test_compiled_roi_align():
     from mmcv.ops import roi_align
+
     # On a ramp f(x, y) = x bilinear sampling is exact, so each bin is the
     # mean x of its sampling points. aligned=True puts pixel centres at
     # +0.5: the bins of the box [2, 4] x [2, 4] centre on x = 2.5 and 3.5,
@@ -68,8 +68,8 @@ def run_script(name):
                             cwd=REPO_ROOT,
                             capture_output=True,
                             text=True)
-    assert result.returncode == 0, (result.stdout[-3000:] +
-                                    result.stderr[-3000:])
+    assert result.returncode == 0, (
+        result.stdout[-3000:] + result.stderr[-3000:])
     return result.stdout + result.stderr, time.perf_counter() - start
 
 
@@ -79,7 +79,9 @@ def test_core_setup_keeps_full_mmcv_and_downstream_setup_only_checks():
     probe = subprocess.run([
         sys.executable, '-c', 'import importlib.metadata as m; '
         'print(m.version("mmcv")); from mmcv.ops import nms'
-    ], capture_output=True, text=True)
+    ],
+                           capture_output=True,
+                           text=True)
     assert probe.returncode == 0, probe.stderr
     assert probe.stdout.split() == ['2.1.0']
     log, seconds = run_script('setup_downstream.sh')

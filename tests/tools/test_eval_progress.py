@@ -5,10 +5,10 @@ import sys
 
 import torch
 from mmengine.config import Config, DictAction
+from test_train_test import CONFIG, run, tiny_options
 
 from mmattn.datasets import Market1501
 from mmattn.registry import MODELS
-from test_train_test import CONFIG, run, tiny_options
 
 
 def test_test_tool_draws_a_bar_over_every_test_sample(market_root, tmp_path):
@@ -21,8 +21,10 @@ def test_test_tool_draws_a_bar_over_every_test_sample(market_root, tmp_path):
     })
     # An untrained model's weights are enough to evaluate.
     checkpoint = str(tmp_path / 'untrained.pth')
-    torch.save({'state_dict': MODELS.build(cfg.model).state_dict(),
-                'meta': {}}, checkpoint)
+    torch.save({
+        'state_dict': MODELS.build(cfg.model).state_dict(),
+        'meta': {}
+    }, checkpoint)
     result = run([
         sys.executable, 'tools/test.py', CONFIG, checkpoint, '--work-dir',
         str(tmp_path / 'work'), '--cfg-options', *options

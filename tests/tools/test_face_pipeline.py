@@ -7,8 +7,8 @@ import subprocess
 import sys
 
 import pytest
-
 from conftest import REPO_ROOT
+
 from mmattn.datasets.synthetic import TINY_FACE_PRESET, make_synthetic_faces
 
 CONFIG = osp.join(REPO_ROOT,
@@ -49,10 +49,14 @@ randomness = dict(seed=0, deterministic=True)
 
 def run(args):
     env = dict(os.environ, OMP_NUM_THREADS='1')
-    result = subprocess.run([sys.executable] + args, cwd=REPO_ROOT,
-                            capture_output=True, text=True, env=env)
-    assert result.returncode == 0, (result.stdout[-3000:] +
-                                    result.stderr[-3000:])
+    result = subprocess.run(
+        [sys.executable] + args,
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        env=env)
+    assert result.returncode == 0, (
+        result.stdout[-3000:] + result.stderr[-3000:])
     return result.stdout + result.stderr
 
 
@@ -81,15 +85,19 @@ def test_train_then_test_on_both_pair_formats(trained, tmp_path):
     val_accuracy = accuracy_in_log(log, 'lfw')
     assert 0 <= val_accuracy <= 100
 
-    test_log = run(['tools/test.py', config, checkpoint, '--work-dir',
-                    str(tmp_path / 'lfw')])
+    test_log = run([
+        'tools/test.py', config, checkpoint, '--work-dir',
+        str(tmp_path / 'lfw')
+    ])
     # Same checkpoint, same pairs: the last validation's number.
-    assert accuracy_in_log(test_log, 'lfw') == pytest.approx(val_accuracy,
-                                                             abs=1e-3)
+    assert accuracy_in_log(test_log, 'lfw') == pytest.approx(
+        val_accuracy, abs=1e-3)
     assert 'lfw/accuracy_std' in test_log
 
     pose_config = tiny_config(tmp_path, root, test_set='pose')
-    test_log = run(['tools/test.py', pose_config, checkpoint, '--work-dir',
-                    str(tmp_path / 'pose')])
+    test_log = run([
+        'tools/test.py', pose_config, checkpoint, '--work-dir',
+        str(tmp_path / 'pose')
+    ])
     assert 0 <= accuracy_in_log(test_log, 'pose') <= 100
     assert 'pose/accuracy_std' in test_log and 'pose/threshold' in test_log

@@ -5,7 +5,6 @@ import sys
 
 import pytest
 import torch
-
 from conftest import REPO_ROOT
 from test_train_test import run
 
@@ -56,28 +55,30 @@ def test_csa_pcb_trains_with_deep_supervision_and_tests(csa_pcb):
     for key in ('loss_pcb', 'loss_ds1', 'loss_ds2', 'loss_ds3'):
         assert re.search(rf'{key}: [\d.]+', log), log[-3000:]
     checkpoint = osp.join(work, 'epoch_1.pth')
-    state = torch.load(checkpoint, map_location='cpu',
-                       weights_only=False)['state_dict']
+    state = torch.load(
+        checkpoint, map_location='cpu', weights_only=False)['state_dict']
     assert 'auxiliary_losses.0.heads.2.fc.weight' in state
     assert 'backbone.backbone.layer3.attention.base_conv.weight' in state
     cfg = osp.join(tmp, 'csa-pcb_resnet50_market1501.py')
-    result = run([sys.executable, 'tools/test.py', cfg, checkpoint,
-                  '--work-dir', osp.join(tmp, 'test')])
+    result = run([
+        sys.executable, 'tools/test.py', cfg, checkpoint, '--work-dir',
+        osp.join(tmp, 'test')
+    ])
     assert re.search(r'reid/mAP: [\d.]+', result.stdout + result.stderr)
 
 
-def test_csa_pcb_rpp_stage_starts_from_the_pcb_checkpoint(csa_pcb,
-                                                          market_root):
+def test_csa_pcb_rpp_stage_starts_from_the_pcb_checkpoint(
+        csa_pcb, market_root):
     tmp, work, _ = csa_pcb
     checkpoint = osp.join(work, 'epoch_1.pth')
     cfg = tiny_config(tmp, 'csa-pcb-rpp_resnet50_market1501.py', market_root,
                       f'load_from = {checkpoint!r}')
     rwork = osp.join(tmp, 'rpp')
-    result = run([sys.executable, 'tools/train.py', cfg, '--work-dir',
-                  rwork])
+    result = run([sys.executable, 'tools/train.py', cfg, '--work-dir', rwork])
     log = result.stdout + result.stderr
     assert 'Load checkpoint from' in log
     assert re.search(r'reid/mAP: [\d.]+', log)
-    state = torch.load(osp.join(rwork, 'epoch_1.pth'), map_location='cpu',
-                       weights_only=False)['state_dict']
+    state = torch.load(
+        osp.join(rwork, 'epoch_1.pth'), map_location='cpu',
+        weights_only=False)['state_dict']
     assert 'neck.part_classifier.weight' in state

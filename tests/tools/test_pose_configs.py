@@ -7,20 +7,24 @@ import os.path as osp
 
 import pytest
 import torch
+from classifier_checkpoint import check_backbone_loads_classifier
+from conftest import REPO_ROOT
 from mmengine.config import Config
 from mmengine.registry import DefaultScope
 from mmpose.registry import MODELS as POSE_MODELS
 
-from classifier_checkpoint import check_backbone_loads_classifier
-from conftest import REPO_ROOT
 from mmattn.models.attentions import CBAMAttention, HOGAttention, SEAttention
 
 CONFIGS = sorted(glob.glob(osp.join(REPO_ROOT, 'configs/pose/td-hm_*.py')))
 DEMO = osp.join(REPO_ROOT,
                 'configs/pose/demo_td-hm_res50-hoga_synthetic-96x64.py')
 NAME = 'td-hm_res50{}_8xb64-210e_coco-256x192'
-ATTENTIONS = {'': None, '-se': SEAttention, '-cbam': CBAMAttention,
-              '-hoga': HOGAttention}
+ATTENTIONS = {
+    '': None,
+    '-se': SEAttention,
+    '-cbam': CBAMAttention,
+    '-hoga': HOGAttention
+}
 BOTTLENECKS = 3 + 4 + 6 + 3  # of ResNet-50
 
 
@@ -101,8 +105,10 @@ def test_demo_config_uses_its_small_codec_everywhere():
     assert codec.input_size == (64, 96) and codec.heatmap_size == (16, 24)
 
     def same_codec(value):  # mmengine may have tagged either with _scope_
+
         def plain(d):
             return {k: v for k, v in d.items() if k != '_scope_'}
+
         return plain(value) == plain(codec)
 
     assert same_codec(cfg.model.head.decoder)
@@ -111,8 +117,9 @@ def test_demo_config_uses_its_small_codec_everywhere():
     assert same_codec(train['GenerateTarget'].encoder)
     for loader in (cfg.val_dataloader, cfg.test_dataloader):
         assert loader.dataset.bbox_file is None  # ground-truth boxes
-        affine, = [t for t in loader.dataset.pipeline
-                   if t.type == 'TopdownAffine']
+        affine, = [
+            t for t in loader.dataset.pipeline if t.type == 'TopdownAffine'
+        ]
         assert affine.input_size == codec.input_size
     assert cfg.val_evaluator.ann_file.startswith(cfg.data_root)
     assert cfg.model.backbone.init_cfg is None

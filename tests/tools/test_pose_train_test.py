@@ -13,12 +13,12 @@ import sys
 
 import pytest
 import torch
-from mmengine.config import Config
-
 from conftest import REPO_ROOT
+from mmengine.config import Config
+from test_train_test import run
+
 from mmattn.datasets.synthetic import make_coco_keypoints
 from mmattn.registry import MODELS
-from test_train_test import run
 
 CONFIG = osp.join(REPO_ROOT,
                   'configs/pose/td-hm_res50{}_8xb64-210e_coco-256x192.py')
@@ -33,8 +33,12 @@ AP_KEYS = ('coco/AP', 'coco/AP .5', 'coco/AP .75', 'coco/AR')
 @pytest.fixture(scope='module')
 def pose_root(tmp_path_factory):
     root = str(tmp_path_factory.mktemp('coco') / 'coco_pose')
-    counts = make_coco_keypoints(root, num_train=NUM_TRAIN, num_val=NUM_VAL,
-                                 image_size=(96, 96), seed=0)
+    counts = make_coco_keypoints(
+        root,
+        num_train=NUM_TRAIN,
+        num_val=NUM_VAL,
+        image_size=(96, 96),
+        seed=0)
     return root, counts
 
 
@@ -55,9 +59,11 @@ def tiny_options(root, checkpoint=None):
         f'train_dataloader.batch_size={BATCH}',
         'train_dataloader.num_workers=0',
         'train_dataloader.persistent_workers=False',
-        'train_cfg.max_epochs=1', 'default_hooks.logger.interval=1',
+        'train_cfg.max_epochs=1',
+        'default_hooks.logger.interval=1',
         'default_hooks.checkpoint.save_best=None',
-        'default_hooks.checkpoint.save_optimizer=False', 'randomness.seed=0',
+        'default_hooks.checkpoint.save_optimizer=False',
+        'randomness.seed=0',
         'model.backbone.init_cfg=None' if checkpoint is None else
         f'model.backbone.init_cfg.checkpoint={checkpoint}'
     ]
@@ -75,8 +81,10 @@ def tiny_options(root, checkpoint=None):
 
 
 def ap_in_log(log):
-    found = {key: re.findall(re.escape(key) + r': (-?[\d.]+)', log)
-             for key in AP_KEYS}
+    found = {
+        key: re.findall(re.escape(key) + r': (-?[\d.]+)', log)
+        for key in AP_KEYS
+    }
     assert all(found.values()), log[-3000:]
     return {key: float(values[-1]) for key, values in found.items()}
 
@@ -98,8 +106,8 @@ def cbam_classifier_checkpoint(tmp_path_factory):
 def cbam_trained(pose_root, cbam_classifier_checkpoint, tmp_path_factory):
     work_dir = str(tmp_path_factory.mktemp('cbam'))
     result = run([
-        sys.executable, 'tools/train.py', CONFIG.format('-cbam'),
-        '--work-dir', work_dir, '--cfg-options',
+        sys.executable, 'tools/train.py',
+        CONFIG.format('-cbam'), '--work-dir', work_dir, '--cfg-options',
         *tiny_options(pose_root[0], cbam_classifier_checkpoint)
     ])
     return work_dir, result.stdout + result.stderr
@@ -119,21 +127,22 @@ def test_cbam_pose_model_trains_and_validates(cbam_trained, pose_root,
     for key, value in ap_in_log(log).items():
         assert -1 <= value <= 1, key
     # The saved model holds the injected CBAM modules.
-    state = torch.load(osp.join(work_dir, 'epoch_1.pth'),
-                       map_location='cpu')['state_dict']
-    assert any(k.startswith('backbone.backbone.layer4.2.') and
-               '.attention.' in k for k in state)
+    state = torch.load(
+        osp.join(work_dir, 'epoch_1.pth'), map_location='cpu')['state_dict']
+    assert any(
+        k.startswith('backbone.backbone.layer4.2.') and '.attention.' in k
+        for k in state)
 
 
-def test_test_tool_evaluates_the_checkpoint(cbam_trained, pose_root,
-                                            tmp_path):
+def test_test_tool_evaluates_the_checkpoint(cbam_trained, pose_root, tmp_path):
     work_dir, _ = cbam_trained
     root, counts = pose_root
     out = str(tmp_path / 'results.pkl')
     run([
-        sys.executable, 'tools/test.py', CONFIG.format('-cbam'),
-        osp.join(work_dir, 'epoch_1.pth'), '--work-dir', str(tmp_path),
-        '--out', out, '--cfg-options', *tiny_options(root)
+        sys.executable, 'tools/test.py',
+        CONFIG.format('-cbam'),
+        osp.join(work_dir, 'epoch_1.pth'), '--work-dir',
+        str(tmp_path), '--out', out, '--cfg-options', *tiny_options(root)
     ])
     with open(str(tmp_path / 'results.json')) as f:
         metrics = json.load(f)
@@ -151,7 +160,8 @@ def test_test_tool_evaluates_the_checkpoint(cbam_trained, pose_root,
 
 def test_plain_resnet50_trains_and_validates(pose_root, tmp_path):
     result = run([
-        sys.executable, 'tools/train.py', CONFIG.format(''), '--work-dir',
+        sys.executable, 'tools/train.py',
+        CONFIG.format(''), '--work-dir',
         str(tmp_path), '--cfg-options', *tiny_options(pose_root[0])
     ])
     log = result.stdout + result.stderr

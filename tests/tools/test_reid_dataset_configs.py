@@ -14,12 +14,12 @@ import sys
 import cv2
 import pytest
 import torch
-from mmengine.config import Config
-
 from conftest import REPO_ROOT
+from mmengine.config import Config
+from test_train_test import run
+
 from mmattn.datasets.synthetic import MARKET1501_FILENAME, SPLIT_DIRS
 from mmattn.registry import MODELS
-from test_train_test import run
 
 CONFIGS = sorted(glob.glob(osp.join(REPO_ROOT, 'configs/reid/*.py')))
 
@@ -61,8 +61,9 @@ def write_duke(market_root, root):
         os.makedirs(osp.join(root, folder))
         for name, pid, cam, frame in market_records(market_root, split):
             duke_name = f'{pid:04d}_c{cam}_f{frame:07d}.jpg'
-            shutil.copy(osp.join(market_root, folder, name),
-                        osp.join(root, folder, duke_name))
+            shutil.copy(
+                osp.join(market_root, folder, name),
+                osp.join(root, folder, duke_name))
 
 
 def write_cuhk03np(market_root, root, labeled_gallery_drop=2):
@@ -90,15 +91,16 @@ def write_msmt17(market_root, root):
     lists = {name: [] for name in ('train', 'val', 'query', 'gallery')}
     for split in ('train', 'query', 'gallery'):
         folder = 'train' if split == 'train' else 'test'
-        for index, (name, pid, cam, frame) in enumerate(
-                market_records(market_root, split)):
+        for index, (name, pid, cam,
+                    frame) in enumerate(market_records(market_root, split)):
             if pid == 0:
                 continue
             relative = (f'{pid:04d}/{pid:04d}_{index:03d}_{cam:02d}_'
                         f'0303morning_{frame % 10000:04d}_0.jpg')
             os.makedirs(osp.join(root, folder, f'{pid:04d}'), exist_ok=True)
-            shutil.copy(osp.join(market_root, SPLIT_DIRS[split], name),
-                        osp.join(root, folder, relative))
+            shutil.copy(
+                osp.join(market_root, SPLIT_DIRS[split], name),
+                osp.join(root, folder, relative))
             listed = 'val' if split == 'train' and index % 4 == 3 else split
             lists[listed].append(f'{relative} {pid}')
     for name, lines in lists.items():
@@ -120,8 +122,7 @@ def tiny_layout_options(data_root, size=(64, 32)):
         'train_dataloader.dataset.pipeline.3.padding=4',
         'train_cfg.max_epochs=1', 'train_cfg.val_interval=1',
         'default_hooks.logger.interval=1',
-        'default_hooks.checkpoint.interval=1',
-        'randomness.deterministic=True'
+        'default_hooks.checkpoint.interval=1', 'randomness.deterministic=True'
     ]
     for loader in ('train', 'val', 'test'):
         options += [
@@ -161,8 +162,9 @@ def train(data_root, dataset, work_dir):
 
 
 def num_test_images(root, *folders):
-    return sum(len(os.listdir(osp.join(root, *folders, split)))
-               for split in ('query', 'bounding_box_test'))
+    return sum(
+        len(os.listdir(osp.join(root, *folders, split)))
+        for split in ('query', 'bounding_box_test'))
 
 
 def test_train_and_validate_on_duke_layout(market_root, tmp_path):
@@ -198,9 +200,8 @@ def test_train_detected_and_test_labeled_cuhk03np(market_root, tmp_path):
     config = osp.join(REPO_ROOT, 'configs/reid/mobilenetv2_b64_cuhk03np.py')
     result = run([
         sys.executable, 'tools/test.py', config,
-        osp.join(work_dir, 'epoch_1.pth'),
-        '--work-dir', str(tmp_path / 'test'),
-        '--cfg-options', *tiny_layout_options(root),
+        osp.join(work_dir, 'epoch_1.pth'), '--work-dir',
+        str(tmp_path / 'test'), '--cfg-options', *tiny_layout_options(root),
         'test_dataloader.dataset.subset=labeled'
     ])
     log = result.stdout + result.stderr

@@ -7,10 +7,10 @@ import os.path as osp
 import time
 
 import pytest
+from conftest import REPO_ROOT
 from mmengine.config import Config
 from mmengine.optim import OptimWrapperDict, build_optim_wrapper
 
-from conftest import REPO_ROOT
 from mmattn.models.search import (collect_arch_parameters, save_architecture,
                                   searched_network)
 from mmattn.registry import HOOKS, LOOPS, MODELS, PARAM_SCHEDULERS
@@ -39,11 +39,14 @@ TABLE_V = {
     'DCS-DNAS (FBNetV2-Large)': 'dcs-dnas_fbnetv2-large_retrain_market1501',
 }
 TABLE_VI = {
-    'MobileNetV2 with IBB': 'ablation_mobilenet-v2_ibb_market1501',
+    'MobileNetV2 with IBB':
+    'ablation_mobilenet-v2_ibb_market1501',
     'MobileNetV2 (Self-Attention) with IBB':
     'ablation_mobilenet-v2-self-attention_ibb_market1501',
-    'TransReID with IBB': 'ablation_transreid_ibb_market1501',
-    'FBNetV2-Large with IBB': 'ablation_fbnetv2-large_ibb_retrain_market1501',
+    'TransReID with IBB':
+    'ablation_transreid_ibb_market1501',
+    'FBNetV2-Large with IBB':
+    'ablation_fbnetv2-large_ibb_retrain_market1501',
     'FBNetV2-Large (Self-Attention) with IBB':
     'ablation_fbnetv2-large-self-attention_ibb_retrain_market1501',
 }
@@ -160,14 +163,13 @@ def test_config_parses_and_builds(path, arch_files):
         assert 'ArchitectureLoggerHook' in names
         assert 'ExportArchitectureHook' in names
     else:
-        assert cfg.model.type in ('ReID', 'TransReIDModel',
-                                  'ImageClassifier')
+        assert cfg.model.type in ('ReID', 'TransReIDModel', 'ImageClassifier')
         wrapper = build_optim_wrapper(built, cfg.optim_wrapper)
         check_schedulers(cfg.param_scheduler, wrapper, 'param_scheduler')
     if retrain is not None:
-        assert not any(type(m).__name__ in ('ChannelWindowAttention',
-                                            'FBNetV2Supernet')
-                       for m in built.modules())
+        assert not any(
+            type(m).__name__ in ('ChannelWindowAttention', 'FBNetV2Supernet')
+            for m in built.modules())
     # Heavy backbones (TransReID ViT-B, HRNet-W32, FBNetV2-XLarge) are only
     # built, never run; the build must stay cheap enough for CI.
     assert build_s < 60, f'{osp.basename(path)}: build took {build_s:.1f} s'
@@ -208,8 +210,9 @@ def test_table_row_config_has_its_parts(row):
     assert ('IBVariationalHook' in hooks) == ibb, row
     if ibb:
         assert head.loss_ib.loss_weight == 0.1
-        warmup = [h for h in cfg.custom_hooks
-                  if h['type'] == 'IBVariationalHook'][0]
+        warmup = [
+            h for h in cfg.custom_hooks if h['type'] == 'IBVariationalHook'
+        ][0]
         assert warmup.get('warmup_ratio', 0.3) == 0.3
     if row.startswith('FBNetV2-Large'):
         # The vanilla FBNetV2-Large rows retrain the subnet of the plain
@@ -227,4 +230,3 @@ def test_plain_fbnetv2_large_search_has_no_dcs_and_no_ibb():
     hooks = [h['type'] for h in cfg.custom_hooks]
     assert 'IBVariationalHook' not in hooks
     assert 'GumbelTemperatureHook' in hooks
-

@@ -4,7 +4,6 @@ import os.path as osp
 import sys
 
 import torch
-
 from test_search_pipelines import arch_state, reid_config
 from test_train_test import run
 
@@ -36,8 +35,7 @@ class DumpArchitecturePerRankHook(Hook):
 '''
 
 
-def test_two_process_search_ends_with_one_architecture(market_root,
-                                                       tmp_path):
+def test_two_process_search_ends_with_one_architecture(market_root, tmp_path):
     tmp = str(tmp_path)
     with open(osp.join(tmp, 'rank_arch_dump.py'), 'w') as f:
         f.write(RANK_DUMP_HOOK)
@@ -73,13 +71,16 @@ def test_two_process_search_ends_with_one_architecture(market_root,
     with open(osp.join(work, 'architecture.json')) as f:
         arch = json.load(f)
     assert len(arch['da']) == 4
-    moved = [e['stats']['searched_windows'] != [[0.0, e['in_channels'] // 2
-                                                 + 0.5]]
-             for e in arch['da'].values()]
+    moved = [
+        e['stats']['searched_windows'] != [[0.0, e['in_channels'] // 2 + 0.5]]
+        for e in arch['da'].values()
+    ]
     assert any(moved)
     out = osp.join(tmp, 'exported.json')
-    run([sys.executable, 'tools/export_arch.py', cfg,
-         osp.join(work, 'epoch_1.pth'), '--out', out],
+    run([
+        sys.executable, 'tools/export_arch.py', cfg,
+        osp.join(work, 'epoch_1.pth'), '--out', out
+    ],
         env=dict(PYTHONPATH=tmp))
     with open(out) as f:
         assert json.load(f) == arch

@@ -9,17 +9,21 @@ import sys
 import numpy as np
 import pytest
 import torch
+from conftest import REPO_ROOT
 from PIL import Image
 
-from conftest import REPO_ROOT
-
 SEARCH = osp.join(REPO_ROOT, 'configs/search')
+RETRAIN_SEARCHED = 'autola_resnet32_retrain-searched_cifar10.py'
 
 
 def run(args):
     env = dict(os.environ, OMP_NUM_THREADS='1')
-    result = subprocess.run([sys.executable] + args, cwd=REPO_ROOT,
-                            capture_output=True, text=True, env=env)
+    result = subprocess.run(
+        [sys.executable] + args,
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        env=env)
     assert result.returncode == 0, result.stdout[-3000:] + \
         result.stderr[-3000:]
     return result.stdout + result.stderr
@@ -30,7 +34,8 @@ def reid_config(tmp, base, data_root, extra):
     transforms, so that runs are reproducible)."""
     text = f'''_base_ = [{osp.join(SEARCH, base)!r}]
 data_root = {data_root!r}
-pipeline = [dict(type='LoadImageFromFile'), dict(type='Resize', scale=(32, 64)),
+pipeline = [dict(type='LoadImageFromFile'),
+            dict(type='Resize', scale=(32, 64)),
             dict(type='PackInputs', algorithm_keys=['camera_id', 'is_query'])]
 train_dataloader = dict(batch_size=8, num_workers=0, persistent_workers=False,
     sampler=dict(type='PKSampler', num_instances=2, batch_size=8),
@@ -49,10 +54,13 @@ randomness = dict(seed=0)
 
 
 def arch_state(checkpoint):
-    state = torch.load(checkpoint, map_location='cpu',
-                       weights_only=False)['state_dict']
-    return {k: v for k, v in state.items()
-            if k.endswith(('s_dec', 'l_dec', 's_int', 'l_int'))}
+    state = torch.load(
+        checkpoint, map_location='cpu', weights_only=False)['state_dict']
+    return {
+        k: v
+        for k, v in state.items()
+        if k.endswith(('s_dec', 'l_dec', 's_int', 'l_int'))
+    }
 
 
 @pytest.fixture(scope='module')
@@ -75,13 +83,16 @@ def test_da_fb_search_export_retrain_test(da_search, market_root):
         arch = json.load(f)
     assert len(arch['da']) == 4
     # The windows moved during the search.
-    moved = [e['stats']['searched_windows'] != [[0.0, e['in_channels'] // 2
-                                                 + 0.5]]
-             for e in arch['da'].values()]
+    moved = [
+        e['stats']['searched_windows'] != [[0.0, e['in_channels'] // 2 + 0.5]]
+        for e in arch['da'].values()
+    ]
     assert any(moved)
     out = osp.join(tmp, 'exported.json')
-    run(['tools/export_arch.py', cfg, osp.join(work, 'epoch_2.pth'),
-         '--out', out])
+    run([
+        'tools/export_arch.py', cfg,
+        osp.join(work, 'epoch_2.pth'), '--out', out
+    ])
     with open(out) as f:
         assert json.load(f) == arch
 
@@ -92,11 +103,15 @@ def test_da_fb_search_export_retrain_test(da_search, market_root):
         "train_cfg = dict(max_epochs=1, val_interval=5)")
     rwork = osp.join(tmp, 'retrain')
     run(['tools/train.py', retrain, '--work-dir', rwork])
-    state = torch.load(osp.join(rwork, 'epoch_1.pth'), map_location='cpu',
-                       weights_only=False)['state_dict']
+    state = torch.load(
+        osp.join(rwork, 'epoch_1.pth'), map_location='cpu',
+        weights_only=False)['state_dict']
     assert not any(k.endswith('s_dec') for k in state)
-    log = run(['tools/test.py', retrain, osp.join(rwork, 'epoch_1.pth'),
-               '--work-dir', osp.join(tmp, 'test')])
+    log = run([
+        'tools/test.py', retrain,
+        osp.join(rwork, 'epoch_1.pth'), '--work-dir',
+        osp.join(tmp, 'test')
+    ])
     assert 'reid/mAP' in log
 
 
@@ -105,8 +120,10 @@ def test_resumed_search_continues_with_the_same_architecture(da_search):
     resumed = osp.join(tmp, 'resumed')
     os.makedirs(resumed)
     shutil.copy(osp.join(work, 'epoch_1.pth'), resumed)
-    log = run(['tools/train.py', cfg, '--work-dir', resumed, '--resume',
-               osp.join(resumed, 'epoch_1.pth')])
+    log = run([
+        'tools/train.py', cfg, '--work-dir', resumed, '--resume',
+        osp.join(resumed, 'epoch_1.pth')
+    ])
     assert 'resumed epoch: 1' in log
     first, second = arch_state(osp.join(work, 'epoch_2.pth')), arch_state(
         osp.join(resumed, 'epoch_2.pth'))
@@ -139,15 +156,23 @@ def test_dcs_dnas_search_retrain_test(market_root, tmp_path):
     rwork = osp.join(tmp, 'retrain')
     log = run(['tools/train.py', retrain, '--work-dir', rwork])
     assert 'loss_ib' in log
-    state = torch.load(osp.join(rwork, 'epoch_1.pth'), map_location='cpu',
-                       weights_only=False)['state_dict']
+    state = torch.load(
+        osp.join(rwork, 'epoch_1.pth'), map_location='cpu',
+        weights_only=False)['state_dict']
     assert not any('logits' in k for k in state)
-    widths = [b['out_channels'] for s in arch['fbnetv2'][
-        'backbone.backbone']['arch']['stages'] for b in s]
-    assert state['backbone.backbone.stage4.wrapped.3.project.conv.weight'
-                 ].shape[0] == widths[-1]
-    log = run(['tools/test.py', retrain, osp.join(rwork, 'epoch_1.pth'),
-               '--work-dir', osp.join(tmp, 'test')])
+    widths = [
+        b['out_channels']
+        for s in arch['fbnetv2']['backbone.backbone']['arch']['stages']
+        for b in s
+    ]
+    assert state[
+        'backbone.backbone.stage4.wrapped.3.project.conv.weight'].shape[
+            0] == widths[-1]
+    log = run([
+        'tools/test.py', retrain,
+        osp.join(rwork, 'epoch_1.pth'), '--work-dir',
+        osp.join(tmp, 'test')
+    ])
     assert 'reid/mAP' in log
 
 
@@ -182,9 +207,11 @@ default_hooks = dict(logger=dict(interval=1), checkpoint=dict(interval=1))
 '''
     cfg = osp.join(tmp, 'search.py')
     with open(cfg, 'w') as f:
-        f.write(f"_base_ = [{osp.join(SEARCH, 'autola_resnet20_search_cifar10.py')!r}]\n"
-                + extra + "model = dict(model=dict(head=dict(num_classes=4)))\n"
-                "train_cfg = dict(max_epochs=1, val_interval=5)\n")
+        f.write(
+            '_base_ = '
+            f"[{osp.join(SEARCH, 'autola_resnet20_search_cifar10.py')!r}]\n" +
+            extra + "model = dict(model=dict(head=dict(num_classes=4)))\n"
+            "train_cfg = dict(max_epochs=1, val_interval=5)\n")
     work = osp.join(tmp, 'search')
     log = run(['tools/train.py', cfg, '--work-dir', work])
     assert 'HOGA genotype (9 modules)' in log
@@ -194,12 +221,15 @@ default_hooks = dict(logger=dict(interval=1), checkpoint=dict(interval=1))
     assert len(arch['hoga']['genotype']['edges']) == 10
     retrain = osp.join(tmp, 'retrain.py')
     with open(retrain, 'w') as f:
-        f.write(f"_base_ = [{osp.join(SEARCH, 'autola_resnet32_retrain-searched_cifar10.py')!r}]\n"
-                + extra + f"model = dict(head=dict(num_classes=4), "
+        f.write(f"_base_ = [{osp.join(SEARCH, RETRAIN_SEARCHED)!r}]\n" +
+                extra + f"model = dict(head=dict(num_classes=4), "
                 f"backbone=dict(arch_file={out!r}))\n"
                 "train_cfg = dict(max_epochs=1, val_interval=5)\n")
     rwork = osp.join(tmp, 'retrain')
     run(['tools/train.py', retrain, '--work-dir', rwork])
-    log = run(['tools/test.py', retrain, osp.join(rwork, 'epoch_1.pth'),
-               '--work-dir', osp.join(tmp, 'test')])
+    log = run([
+        'tools/test.py', retrain,
+        osp.join(rwork, 'epoch_1.pth'), '--work-dir',
+        osp.join(tmp, 'test')
+    ])
     assert 'accuracy/top1' in log

@@ -6,7 +6,6 @@ import re
 import sys
 
 import torch
-
 from conftest import REPO_ROOT
 from test_train_test import run
 
@@ -41,15 +40,19 @@ def options(data_root):
 def test_stra_reid_trains_with_diversity_loss_and_frozen_stages(
         market_root, tmp_path):
     work = str(tmp_path / 'work')
-    result = run([sys.executable, 'tools/train.py', CONFIG, '--work-dir',
-                  work, '--cfg-options', *options(market_root)])
+    result = run([
+        sys.executable, 'tools/train.py', CONFIG, '--work-dir', work,
+        '--cfg-options', *options(market_root)
+    ])
     log = result.stdout + result.stderr
     assert re.search(r'loss_diversity: [\d.]+', log), log[-3000:]
     assert 'froze' in log and 'unfroze' in log, log[-3000:]
-    first = torch.load(osp.join(work, 'epoch_1.pth'), map_location='cpu',
-                       weights_only=False)['state_dict']
-    init = torch.load(osp.join(work, 'epoch_2.pth'), map_location='cpu',
-                      weights_only=False)['state_dict']
+    first = torch.load(
+        osp.join(work, 'epoch_1.pth'), map_location='cpu',
+        weights_only=False)['state_dict']
+    init = torch.load(
+        osp.join(work, 'epoch_2.pth'), map_location='cpu',
+        weights_only=False)['state_dict']
     key = 'backbone.backbone.layer1.0.conv1.weight'
     stra = 'backbone.backbone.layer4.0.conv2.mode_attention.mask_net.0.weight'
     assert stra in first

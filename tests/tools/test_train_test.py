@@ -10,7 +10,6 @@ import time
 
 import numpy as np
 import pytest
-
 from conftest import REPO_ROOT
 
 CONFIG = osp.join(REPO_ROOT, 'configs/reid/demo_dcs_mobilenetv2_synthetic.py')
@@ -46,8 +45,8 @@ def run(args, check=True, env=None):
     result = subprocess.run(
         args, cwd=REPO_ROOT, capture_output=True, text=True, env=full_env)
     if check:
-        assert result.returncode == 0, (result.stdout[-3000:] +
-                                        result.stderr[-3000:])
+        assert result.returncode == 0, (
+            result.stdout[-3000:] + result.stderr[-3000:])
     return result
 
 
@@ -76,14 +75,14 @@ def test_train_evaluates_and_saves_checkpoints(trained):
     assert 0 <= mAP <= 1 and 0 <= mINP <= 1
 
 
-def test_test_tool_saves_features_and_metrics(trained, market_root,
-                                              tmp_path):
+def test_test_tool_saves_features_and_metrics(trained, market_root, tmp_path):
     work_dir, log = trained
     out = str(tmp_path / 'results.npz')
     result = run([
         sys.executable, 'tools/test.py', CONFIG,
-        osp.join(work_dir, 'epoch_2.pth'), '--work-dir', str(tmp_path),
-        '--out', out, '--cfg-options', *tiny_options(market_root)
+        osp.join(work_dir, 'epoch_2.pth'), '--work-dir',
+        str(tmp_path), '--out', out, '--cfg-options',
+        *tiny_options(market_root)
     ])
     saved = np.load(out)
     n_query = len(os.listdir(osp.join(market_root, 'query')))
@@ -104,7 +103,8 @@ def test_test_tool_saves_features_and_metrics(trained, market_root,
         sys.executable, 'tools/test.py', CONFIG,
         osp.join(work_dir, 'epoch_2.pth'), '--out', out, '--cfg-options',
         *tiny_options(market_root)
-    ], check=False)
+    ],
+                check=False)
     assert again.returncode != 0 and 'exists' in again.stderr
 
 
@@ -113,7 +113,8 @@ def test_train_refuses_to_overwrite_and_resumes(trained, market_root):
     refused = run([
         sys.executable, 'tools/train.py', CONFIG, '--work-dir', work_dir,
         '--cfg-options', *tiny_options(market_root)
-    ], check=False)
+    ],
+                  check=False)
     assert refused.returncode != 0
     assert 'already holds checkpoints' in refused.stderr
     resumed = run([
@@ -135,19 +136,23 @@ def losses_of_epoch(log, epoch):
 
 def test_resumed_training_repeats_the_uninterrupted_losses(
         market_root, tmp_path):
-    options = [*tiny_options(market_root, epochs=2),
-               'log_processor.window_size=1']
+    options = [
+        *tiny_options(market_root, epochs=2), 'log_processor.window_size=1'
+    ]
     straight = run([
         sys.executable, 'tools/train.py', CONFIG, '--work-dir',
         str(tmp_path / 'a'), '--no-validate', '--cfg-options', *options
     ])
     # The same training, killed once the epoch-1 checkpoint is on disk ...
     work_dir = tmp_path / 'b'
-    proc = subprocess.Popen(
-        [sys.executable, 'tools/train.py', CONFIG, '--work-dir',
-         str(work_dir), '--no-validate', '--cfg-options', *options],
-        cwd=REPO_ROOT, env=dict(os.environ, OMP_NUM_THREADS='1'),
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen([
+        sys.executable, 'tools/train.py', CONFIG, '--work-dir',
+        str(work_dir), '--no-validate', '--cfg-options', *options
+    ],
+                            cwd=REPO_ROOT,
+                            env=dict(os.environ, OMP_NUM_THREADS='1'),
+                            stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
     deadline = time.time() + 300
     while not (work_dir / 'epoch_1.pth').exists() and proc.poll() is None:
         assert time.time() < deadline, 'no epoch-1 checkpoint in 300 s'
@@ -169,7 +174,8 @@ def test_cfg_option_typo_is_refused(market_root):
     result = run([
         sys.executable, 'tools/train.py', CONFIG, '--cfg-options',
         'train_dataloder.batch_size=8'
-    ], check=False)
+    ],
+                 check=False)
     assert result.returncode != 0
     assert "no key 'train_dataloder'" in result.stderr
     assert 'train_dataloader' in result.stderr
@@ -179,17 +185,22 @@ def test_two_process_training_and_evaluation_match_one_process(
         market_root, tmp_path):
     work_dir = str(tmp_path / 'dist')
     env = dict(PORT='29517')
-    run(['bash', 'tools/dist_train.sh', CONFIG, '2', '--work-dir', work_dir,
-         '--cfg-options', *tiny_options(market_root, epochs=1)],
+    run([
+        'bash', 'tools/dist_train.sh', CONFIG, '2', '--work-dir', work_dir,
+        '--cfg-options', *tiny_options(market_root, epochs=1)
+    ],
         env=env)
     ckpt = glob.glob(osp.join(work_dir, 'epoch_1.pth'))[0]
     # val batch 7 on 2 ranks: the sampler pads; the metric must not count
     # the padding twice.
-    dist = run(['bash', 'tools/dist_test.sh', CONFIG, ckpt, '2',
-                '--work-dir', str(tmp_path / 'dt'), '--cfg-options',
-                *tiny_options(market_root)], env=env)
-    single = run([sys.executable, 'tools/test.py', CONFIG, ckpt,
-                  '--work-dir', str(tmp_path / 'st'), '--cfg-options',
-                  *tiny_options(market_root)])
+    dist = run([
+        'bash', 'tools/dist_test.sh', CONFIG, ckpt, '2', '--work-dir',
+        str(tmp_path / 'dt'), '--cfg-options', *tiny_options(market_root)
+    ],
+               env=env)
+    single = run([
+        sys.executable, 'tools/test.py', CONFIG, ckpt, '--work-dir',
+        str(tmp_path / 'st'), '--cfg-options', *tiny_options(market_root)
+    ])
     assert metrics_in_log(dist.stdout + dist.stderr) == pytest.approx(
         metrics_in_log(single.stdout + single.stderr), abs=1e-6)

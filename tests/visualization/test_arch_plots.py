@@ -10,17 +10,19 @@ from mmattn.models.attentions import (HOGA_GENOTYPES,
                                       bind_shared_architecture)
 from mmattn.models.backbones import FBNetV2Supernet
 from mmattn.models.search import export_architecture
+# yapf: disable
 from mmattn.visualization import (WINDOW_TABLE_HEADER, collect_genotypes,
-                                  collect_window_stats,
-                                  fbnet_arch_from_model, fbnet_blocks,
-                                  figure_to_image, format_markdown_table,
-                                  plot_channel_windows, plot_fbnet_channels,
-                                  plot_genotype, plot_table,
-                                  plot_window_feature_map,
+                                  collect_window_stats, fbnet_arch_from_model,
+                                  fbnet_blocks, figure_to_image,
+                                  format_markdown_table, plot_channel_windows,
+                                  plot_fbnet_channels, plot_genotype,
+                                  plot_table, plot_window_feature_map,
                                   plot_window_length_histograms,
                                   window_lengths,
                                   window_stats_from_architecture,
                                   window_stats_table)
+
+# yapf: enable
 
 
 def da_model():
@@ -39,8 +41,8 @@ def test_window_stats_table_and_lengths():
     stats = collect_window_stats(da_model())
     assert list(stats) == ['a', 'b']
     assert stats['a']['windows'] == [(0, 9), (12, 3)]
-    assert window_lengths(stats['a']) == dict(before=[4, 4, 1, 3],
-                                              after=[9, 3])
+    assert window_lengths(stats['a']) == dict(
+        before=[4, 4, 1, 3], after=[9, 3])
     # A fixed module's window wraps around the 8 channels: 6, 7, 0, 1.
     assert stats['b']['windows'] == [(6, 4)]
     assert window_lengths(stats['b']) == dict(before=[], after=[4])
@@ -53,8 +55,7 @@ def test_window_stats_table_and_lengths():
                 plot_window_length_histograms(stats),
                 plot_table(WINDOW_TABLE_HEADER, rows),
                 plot_window_feature_map(
-                    np.random.rand(16, 4, 3),
-                    stats['a']['windows'])):
+                    np.random.rand(16, 4, 3), stats['a']['windows'])):
         image = figure_to_image(fig)
         assert image.shape[0] > 50 and image.std() > 0
 
@@ -65,8 +66,8 @@ def test_plot_channel_windows_draws_the_merged_windows():
     ax = fig.axes[0]
     # Background bar + one bar per merged window piece, as channel fractions.
     bars = sorted((round(p.get_x(), 4), round(p.get_width(), 4))
-                  for p in ax.patches if p.get_facecolor()[:3] != (
-                      0.92, 0.92, 0.92))
+                  for p in ax.patches
+                  if p.get_facecolor()[:3] != (0.92, 0.92, 0.92))
     assert (0.0, round(9 / 16, 4)) in bars
     assert (0.75, round(3 / 16, 4)) in bars
     # b's wrapping window is drawn as two pieces: channels 6-7 and 0-1.
@@ -83,10 +84,11 @@ def test_plot_genotype_labels_every_edge():
 
 
 def test_collect_genotypes_fixed_and_searched():
-    model = nn.ModuleDict(dict(
-        a=HOGAttention(8, genotype='hog_se'),
-        b=HOGAttention(8, genotype='hog_se'),
-        c=HOGAttention(8, search=True)))
+    model = nn.ModuleDict(
+        dict(
+            a=HOGAttention(8, genotype='hog_se'),
+            b=HOGAttention(8, genotype='hog_se'),
+            c=HOGAttention(8, search=True)))
     arch = HOGAArchitecture(4)
     with torch.no_grad():
         arch.alpha.zero_()
@@ -101,8 +103,10 @@ def test_collect_genotypes_fixed_and_searched():
 def test_fbnet_channels_from_a_hand_made_arch():
     arch = dict(stages=[
         [dict(out_channels=16, mid_channels=16, max_out_channels=16)],
-        [dict(out_channels=24, mid_channels=72, max_out_channels=28),
-         dict(out_channels=20, mid_channels=60, max_out_channels=28)],
+        [
+            dict(out_channels=24, mid_channels=72, max_out_channels=28),
+            dict(out_channels=20, mid_channels=60, max_out_channels=28)
+        ],
     ])
     blocks = fbnet_blocks(arch)
     assert [b['stage'] for b in blocks] == [0, 1, 1]
@@ -122,20 +126,23 @@ def test_fbnet_channels_from_a_hand_made_arch():
 def tiny_supernet(**kwargs):
     """Three stages: a fixed 8-channel block, two blocks choosing 8 / 12 /
     16 channels and expansion 1 / 2 / 3, one block choosing 16 / 24."""
-    arch = dict(stem_channels=8, head_channels=32, stages=[
-        [[1, 8, 1, 1]],
-        [[(1.0, 3.0, 1.0), (8, 16, 4), 2, 2]],
-        [[(1.0, 2.0, 1.0), (16, 24, 8), 1, 2]]])
-    return FBNetV2Supernet(arch=arch, out_indices=(3, ),
-                           flops_input_size=(32, 16), **kwargs)
+    arch = dict(
+        stem_channels=8,
+        head_channels=32,
+        stages=[[[1, 8, 1, 1]], [[(1.0, 3.0, 1.0), (8, 16, 4), 2, 2]],
+                [[(1.0, 2.0, 1.0), (16, 24, 8), 1, 2]]])
+    return FBNetV2Supernet(
+        arch=arch, out_indices=(3, ), flops_input_size=(32, 16), **kwargs)
 
 
 def choose(supernet, choices):
     """Make the argmax of every searched block ``(width index, expansion
     index)``."""
     with torch.no_grad():
-        blocks = [b for i in range(supernet.num_stages)
-                  for b in supernet.stage_blocks(i)]
+        blocks = [
+            b for i in range(supernet.num_stages)
+            for b in supernet.stage_blocks(i)
+        ]
         for block, (c, e) in zip(blocks, choices):
             if block.channel_logits is not None:
                 block.channel_logits.zero_()
@@ -174,8 +181,10 @@ def test_window_stats_from_an_exported_search_model():
     model = nn.ModuleDict(dict(da=da_model(), hoga=hoga, fbnet=supernet))
     arch = export_architecture(model)
     stats = window_stats_from_architecture(arch)
-    assert stats == {'da.' + k: v
-                     for k, v in collect_window_stats(model.da).items()}
+    assert stats == {
+        'da.' + k: v
+        for k, v in collect_window_stats(model.da).items()
+    }
     assert stats['da.a']['windows'] == [(0, 9), (12, 3)]
     assert arch['hoga']['genotype'] == HOGA_GENOTYPES['hog_cbam'].to_dict()
     # The exported FBNetV2 arch is the model's, less the largest options.
@@ -186,14 +195,27 @@ def test_window_stats_from_an_exported_search_model():
     assert [b['out_channels'] for b in from_model] == [8, 12, 12, 16]
     # A module pruned to a derived subnet's width keeps only its merged
     # windows: the searched ones are over the supernet width.
-    pruned = dict(arch, da={'x': dict(
-        in_channels=12, windows=[[0, 12]],
-        stats=dict(sum_length=12, num_windows_before=2, num_windows_after=1,
-                   searched_in_channels=16,
-                   searched_windows=[[0.0, 8.0], [8.0, 8.0]]))})
+    pruned = dict(
+        arch,
+        da={
+            'x':
+            dict(
+                in_channels=12,
+                windows=[[0, 12]],
+                stats=dict(
+                    sum_length=12,
+                    num_windows_before=2,
+                    num_windows_after=1,
+                    searched_in_channels=16,
+                    searched_windows=[[0.0, 8.0], [8.0, 8.0]]))
+        })
     assert window_stats_from_architecture(pruned)['x'] == dict(
-        in_channels=12, sum_length=12, num_windows_before=2,
-        num_windows_after=1, windows=[(0, 12)], searched_windows=None)
+        in_channels=12,
+        sum_length=12,
+        num_windows_before=2,
+        num_windows_after=1,
+        windows=[(0, 12)],
+        searched_windows=None)
     for bad in (dict(da=[]), dict(da={'x': dict(windows=[[0, 1]])})):
         with pytest.raises(ValueError, match='da'):
             window_stats_from_architecture(bad)

@@ -14,8 +14,8 @@ class TinyNet(nn.Module):
         self.conv = nn.Conv2d(2, 3, 1, stride=stride, bias=False)
         with torch.no_grad():
             self.conv.weight.copy_(
-                torch.tensor([[1.0, 0.5], [-1.0, 2.0], [0.3, 0.3]]).view(
-                    3, 2, 1, 1))
+                torch.tensor([[1.0, 0.5], [-1.0, 2.0],
+                              [0.3, 0.3]]).view(3, 2, 1, 1))
 
     def forward(self, x):
         return self.conv(x)
@@ -45,8 +45,8 @@ def test_grad_cam_localises_the_only_informative_region():
     # Positive input only in the bottom-right corner: the heat sits there.
     x = torch.zeros(1, 2, 8, 8)
     x[:, :, 5:, 5:] = 1.0
-    cam = GradCAM(model, 'conv',
-                  lambda m, inp: m(inp)[:, 0].sum(dim=(1, 2)))(x)
+    cam = GradCAM(model, 'conv', lambda m, inp: m(inp)[:, 0].sum(dim=(1, 2)))(
+        x)
     assert (cam[0, 5:, 5:] == 1).all()
     assert (cam[0, :5] == 0).all() and (cam[0, :, :5] == 0).all()
 

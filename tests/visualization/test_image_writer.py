@@ -11,7 +11,8 @@ from mmattn.visualization import ImageWriter
 
 def test_writes_png_and_logs_to_the_visualiser(tmp_path):
     writer = ImageWriter(
-        str(tmp_path), visualizer_cfg=dict(
+        str(tmp_path),
+        visualizer_cfg=dict(
             type='UniversalVisualizer',
             vis_backends=[dict(type='LocalVisBackend')]))
     image = np.zeros((6, 5, 3), np.uint8)
@@ -20,8 +21,8 @@ def test_writes_png_and_logs_to_the_visualiser(tmp_path):
     saved = cv2.imread(path)[..., ::-1]
     assert (saved == image).all()
     logged = glob.glob(osp.join(tmp_path, 'vis_data', 'vis_image', 'red*'))
-    assert len(logged) == 1 and (cv2.imread(logged[0])[..., ::-1] ==
-                                 image).all()
+    assert len(logged) == 1 and (cv2.imread(logged[0])[..., ::-1]
+                                 == image).all()
 
 
 def test_refuses_to_overwrite(tmp_path):
@@ -31,8 +32,8 @@ def test_refuses_to_overwrite(tmp_path):
         writer.check_free(['b', 'a'])
     with pytest.raises(FileExistsError):
         writer.write('a', np.zeros((2, 2, 3), np.uint8))
-    ImageWriter(str(tmp_path), overwrite=True).write(
-        'a', np.ones((2, 2, 3), np.uint8))
+    ImageWriter(
+        str(tmp_path), overwrite=True).write('a', np.ones((2, 2, 3), np.uint8))
     assert cv2.imread(str(tmp_path / 'a.png')).max() == 1
 
 

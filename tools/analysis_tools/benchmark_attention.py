@@ -44,20 +44,22 @@ import torch
 import torch.nn as nn
 
 from mmattn.analysis.inference_cost import (cpu_peak_memory_mb,
-                                           cuda_peak_memory_mb)
-from mmattn.models.attentions import (AttentionAugmentedConv2d,
-                                      CBAMAttention, ChannelWindowAttention,
-                                      GatherExciteAttention,
-                                      GlobalContextAttention,
-                                      SelfAttention2d,
-                                      StandAloneSelfAttention,
+                                            cuda_peak_memory_mb)
+# yapf: disable
+from mmattn.models.attentions import (AttentionAugmentedConv2d, CBAMAttention,
+                                      ChannelWindowAttention,
                                       CompressedSelfAttention, DCSAttention,
                                       FixedChannelWindowAttention,
-                                      HOGAttention, HOGCBAMAttention,
-                                      HOGSEAttention, MultiWindowAttention,
-                                      NonLocalAttention, SEAttention,
+                                      GatherExciteAttention,
+                                      GlobalContextAttention, HOGAttention,
+                                      HOGCBAMAttention, HOGSEAttention,
+                                      MultiWindowAttention, NonLocalAttention,
+                                      SEAttention, SelfAttention2d,
+                                      StandAloneSelfAttention,
                                       StructureRegularizedAttention,
                                       bind_shared_architecture)
+
+# yapf: enable
 
 #: Named feature maps (C, H, W): ResNet-50 stages 1 and 3 at 384 x 128.
 FEATURE_MAPS = OrderedDict(stage1=(256, 96, 32), stage3=(1024, 24, 8))
@@ -83,8 +85,7 @@ class FullSelfAttention(SelfAttention2d):
 def _da_fixed(channels: int) -> nn.Module:
     """The pruned inference form of DA (what a search exports) for the
     search's initial single window: the first half of the channels."""
-    return FixedChannelWindowAttention(channels,
-                                       windows=[(0, channels // 2)])
+    return FixedChannelWindowAttention(channels, windows=[(0, channels // 2)])
 
 
 def _hoga_search(channels: int) -> nn.Module:
@@ -139,8 +140,7 @@ def measure(name: str, shape, batch: int, device: torch.device, warmup: int,
         torch.manual_seed(0)
         module = MODULES[name](channels).to(device).train()
         x = torch.randn(
-            batch, channels, height, width, device=device,
-            requires_grad=True)
+            batch, channels, height, width, device=device, requires_grad=True)
         for _ in range(warmup):
             _step(module, x)
         times = []
@@ -166,8 +166,7 @@ def measure(name: str, shape, batch: int, device: torch.device, warmup: int,
     finally:
         if cuda:
             torch.cuda.empty_cache()
-    result.update(
-        time_ms=statistics.median(times), peak_mb=peak, status='ok')
+    result.update(time_ms=statistics.median(times), peak_mb=peak, status='ok')
     return result
 
 
@@ -229,26 +228,37 @@ def parse_args(argv=None):
         description='Forward+backward time and peak memory of every '
         'attention module, against full self-attention.')
     parser.add_argument(
-        '--device', choices=['cpu', 'cuda'], default=None,
+        '--device',
+        choices=['cpu', 'cuda'],
+        default=None,
         help='default: cuda if available, else cpu')
     parser.add_argument(
-        '--batch', type=int, default=None,
+        '--batch',
+        type=int,
+        default=None,
         help='batch size B; default 32 (seed 002) on CUDA, 2 on CPU')
     parser.add_argument(
-        '--maps', type=_feature_map, nargs='+',
+        '--maps',
+        type=_feature_map,
+        nargs='+',
         default=list(FEATURE_MAPS.values()),
         help=f'feature maps: {list(FEATURE_MAPS)} or CxHxW '
         '(default: stage1 stage3)')
     parser.add_argument(
-        '--modules', nargs='+', choices=list(MODULES), default=list(MODULES),
+        '--modules',
+        nargs='+',
+        choices=list(MODULES),
+        default=list(MODULES),
         help='modules to measure (default: all)')
     parser.add_argument('--warmup', type=int, default=2)
     parser.add_argument('--repeats', type=int, default=5)
     parser.add_argument(
-        '--threads', type=int, default=None,
+        '--threads',
+        type=int,
+        default=None,
         help='CPU intra-op threads (default: torch default)')
-    parser.add_argument('--out', default=None,
-                        help='write the results as JSON to this file')
+    parser.add_argument(
+        '--out', default=None, help='write the results as JSON to this file')
     args = parser.parse_args(argv)
     if args.device is None:
         args.device = 'cuda' if torch.cuda.is_available() else 'cpu'

@@ -20,11 +20,11 @@ from mmattn.visualization import ImageWriter, add_tool_arguments
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     add_tool_arguments(parser, checkpoint='none')
-    parser.add_argument('--split', default='train',
-                        choices=['train', 'val', 'test'])
+    parser.add_argument(
+        '--split', default='train', choices=['train', 'val', 'test'])
     parser.add_argument('--num-images', type=int, default=8)
-    parser.add_argument('--repeats', type=int, default=3,
-                        help='pipeline draws per sample')
+    parser.add_argument(
+        '--repeats', type=int, default=3, help='pipeline draws per sample')
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument('--name', default='pipeline')
     return parser.parse_args()
@@ -35,9 +35,8 @@ def main():
     if args.num_images < 1 or args.repeats < 1:
         raise SystemExit('--num-images and --repeats must be >= 1')
     cfg = load_config(args.config, args.cfg_options)
-    writer = ImageWriter(
-        args.out_dir, args.overwrite,
-        None if args.no_visualizer else cfg.get('visualizer'))
+    writer = ImageWriter(args.out_dir, args.overwrite,
+                         None if args.no_visualizer else cfg.get('visualizer'))
     writer.check_free([args.name])
     # The random transforms draw from numpy's global generator.
     np.random.seed(args.seed)
@@ -49,8 +48,9 @@ def main():
         draws = [display_image(dataset[index]) for _ in range(args.repeats)]
         h, w = draws[0].shape[:2]
         original = mmcv.imresize(
-            mmcv.imread(dataset.get_data_info(index)['img_path'],
-                        channel_order='rgb'), (w, h))
+            mmcv.imread(
+                dataset.get_data_info(index)['img_path'], channel_order='rgb'),
+            (w, h))
         gap = np.full((h, 4, 3), 255, np.uint8)
         parts = [original, np.full((h, 8, 3), 255, np.uint8)]
         for draw in draws:

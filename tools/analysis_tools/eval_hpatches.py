@@ -32,20 +32,25 @@ def parse_args(argv=None):
         description='HPatches verification / matching / retrieval mAP')
     parser.add_argument('config', help='descriptor model config')
     parser.add_argument('checkpoint', help='checkpoint file')
-    parser.add_argument('--root', required=True,
-                        help='the hpatches-release folder')
-    parser.add_argument('--sequences', nargs='+',
-                        help='only these sequences (default: all i_/v_)')
+    parser.add_argument(
+        '--root', required=True, help='the hpatches-release folder')
+    parser.add_argument(
+        '--sequences',
+        nargs='+',
+        help='only these sequences (default: all i_/v_)')
     parser.add_argument('--out', help='write the metrics to this .json')
-    parser.add_argument('--seed', type=int, default=0,
-                        help='seed of the generated pairs')
+    parser.add_argument(
+        '--seed', type=int, default=0, help='seed of the generated pairs')
     parser.add_argument('--max-positives', type=int, default=50000)
     parser.add_argument('--max-queries', type=int, default=1000)
     parser.add_argument('--max-distractors', type=int, default=20000)
     parser.add_argument('--batch-size', type=int, default=512)
     parser.add_argument('--device', default='cpu')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
-                        help='override config settings')
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override config settings')
     return parser.parse_args(argv)
 
 
@@ -78,8 +83,7 @@ def main(argv=None):
         getattr(model.backbone, 'backbone', None), 'patch_size', 32)
     data = load_hpatches(args.root, args.sequences)
     descriptors = compute_hpatches_descriptors(
-        data, build_describe(model, args.device), patch_size,
-        args.batch_size)
+        data, build_describe(model, args.device), patch_size, args.batch_size)
     metrics = evaluate_hpatches(
         descriptors,
         seed=args.seed,

@@ -42,39 +42,56 @@ from mmattn.apis import build_dataset, init_model, load_config, preprocess
 from mmattn.models.attentions import (HOGA_GENOTYPES, ChannelWindowAttention,
                                       FixedChannelWindowAttention, Genotype)
 from mmattn.models.search import ARCH_FORMAT, check_architecture
+# yapf: disable
 from mmattn.visualization import (WINDOW_TABLE_HEADER, ImageWriter,
                                   collect_genotypes, collect_window_stats,
                                   fbnet_arch_from_model, fbnet_blocks,
-                                  format_markdown_table,
-                                  plot_channel_windows, plot_fbnet_channels,
-                                  plot_genotype, plot_table,
-                                  plot_window_feature_map,
+                                  format_markdown_table, plot_channel_windows,
+                                  plot_fbnet_channels, plot_genotype,
+                                  plot_table, plot_window_feature_map,
                                   plot_window_length_histograms,
                                   window_stats_from_architecture,
                                   window_stats_table)
 
+# yapf: enable
+
 
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('config', nargs='?', help='config file (optional '
-                        'with --arch-json / --genotype)')
-    parser.add_argument('checkpoint', nargs='?',
-                        help='checkpoint (default: the initial weights)')
+    parser.add_argument(
+        'config',
+        nargs='?',
+        help='config file (optional '
+        'with --arch-json / --genotype)')
+    parser.add_argument(
+        'checkpoint',
+        nargs='?',
+        help='checkpoint (default: the initial weights)')
     parser.add_argument('--out-dir', required=True)
     parser.add_argument('--overwrite', action='store_true')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)
     parser.add_argument('--device', default='cpu')
-    parser.add_argument('--no-visualizer', action='store_true',
-                        help="PNG files only, not the config's visualiser")
-    parser.add_argument('--arch-json', nargs='+', default=[],
-                        help='architecture.json files (tools/export_arch.py)'
-                        ', bare HOGA genotypes or FBNetV2 archs')
-    parser.add_argument('--genotype', nargs='+', default=[],
-                        choices=sorted(HOGA_GENOTYPES),
-                        help='named HOGA genotypes to draw')
-    parser.add_argument('--no-feature-map', action='store_true',
-                        help='skip the DA feature-map figures (they need '
-                        'the test set)')
+    parser.add_argument(
+        '--no-visualizer',
+        action='store_true',
+        help="PNG files only, not the config's visualiser")
+    parser.add_argument(
+        '--arch-json',
+        nargs='+',
+        default=[],
+        help='architecture.json files (tools/export_arch.py)'
+        ', bare HOGA genotypes or FBNetV2 archs')
+    parser.add_argument(
+        '--genotype',
+        nargs='+',
+        default=[],
+        choices=sorted(HOGA_GENOTYPES),
+        help='named HOGA genotypes to draw')
+    parser.add_argument(
+        '--no-feature-map',
+        action='store_true',
+        help='skip the DA feature-map figures (they need '
+        'the test set)')
     return parser.parse_args()
 
 
@@ -85,15 +102,18 @@ def da_feature_maps(model, cfg):
     captured = {}
 
     def keep_input(name):
+
         def hook(module, inputs):
             # Returns None: the forward input stays as it is.
             captured.setdefault(name, inputs[0][0].detach().cpu().numpy())
+
         return hook
 
     hooks = [
         module.register_forward_pre_hook(keep_input(name))
-        for name, module in model.named_modules() if isinstance(
-            module, (ChannelWindowAttention, FixedChannelWindowAttention))
+        for name, module in model.named_modules()
+        if isinstance(module, (ChannelWindowAttention,
+                               FixedChannelWindowAttention))
     ]
     try:
         with torch.no_grad():
@@ -149,8 +169,8 @@ def exported_figures(path, arch, figures, tables, suffix):
             if arch['hoga'] else None
         supernets = arch['fbnetv2'] or {}
         for name, entry in supernets.items():
-            fbnet_blocks(entry.get('arch') if isinstance(entry, dict)
-                         else None)
+            fbnet_blocks(
+                entry.get('arch') if isinstance(entry, dict) else None)
     except (ValueError, KeyError, TypeError) as error:
         raise SystemExit(f'{path}: {error}')
     drawn, source = 0, osp.basename(path)
@@ -163,9 +183,8 @@ def exported_figures(path, arch, figures, tables, suffix):
         drawn += 1
     for i, (name, entry) in enumerate(supernets.items()):
         index = f'_{i}' if len(supernets) > 1 else ''
-        figures[f'fbnetv2_channels{index}{suffix}'] = (
-            lambda a=entry['arch'], n=name: plot_fbnet_channels(
-                a, f'FBNetV2 {n} ({source})'))
+        figures[f'fbnetv2_channels{index}{suffix}'] = (lambda a=entry[
+            'arch'], n=name: plot_fbnet_channels(a, f'FBNetV2 {n} ({source})'))
         drawn += 1
     if not drawn:
         raise SystemExit(f'{path}: the architecture has no DA windows, HOGA '
@@ -202,8 +221,7 @@ def file_figures(args, figures, tables):
                 lambda g=genotype, s=stem: plot_genotype(g, f'HOGA: {s}'))
         elif isinstance(arch, dict) and ({'stages', 'blocks'} & set(arch)):
             figures[f'fbnetv2_channels_{stem}'] = (
-                lambda a=arch, s=stem: plot_fbnet_channels(
-                    a, f'FBNetV2: {s}'))
+                lambda a=arch, s=stem: plot_fbnet_channels(a, f'FBNetV2: {s}'))
         else:
             raise SystemExit(
                 f'{path}: expected an exported architecture '
@@ -220,9 +238,9 @@ def main():
                          '--genotype')
     cfg = load_config(args.config, args.cfg_options) if args.config \
         else None
-    writer = ImageWriter(args.out_dir, args.overwrite,
-                         cfg.get('visualizer')
-                         if cfg and not args.no_visualizer else None)
+    writer = ImageWriter(
+        args.out_dir, args.overwrite,
+        cfg.get('visualizer') if cfg and not args.no_visualizer else None)
     figures, tables = {}, {}
     file_figures(args, figures, tables)
     if cfg:
@@ -232,8 +250,10 @@ def main():
             'nothing to draw: the model has no DA (ChannelWindowAttention), '
             'HOGA or FBNetV2 supernet module; use --arch-json / --genotype')
     writer.check_free(figures)
-    taken = [osp.join(args.out_dir, name) for name in tables
-             if osp.exists(osp.join(args.out_dir, name))]
+    taken = [
+        osp.join(args.out_dir, name) for name in tables
+        if osp.exists(osp.join(args.out_dir, name))
+    ]
     if taken and not args.overwrite:
         raise SystemExit(f'{", ".join(taken)} exist(s); pass --overwrite')
     for name, make in figures.items():
@@ -243,6 +263,7 @@ def main():
         with open(table, 'w') as f:
             f.write(format_markdown_table(WINDOW_TABLE_HEADER, rows))
         print(table)
+
 
 if __name__ == '__main__':
     main()

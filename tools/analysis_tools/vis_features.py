@@ -17,26 +17,30 @@ from mmengine.config import DictAction
 
 from mmattn.apis import (build_dataset, extract_features, init_model,
                          load_config, reid_labels)
-from mmattn.visualization import (ImageWriter, add_tool_arguments,
-                                  lda_tsne, plot_projection)
+from mmattn.visualization import (ImageWriter, add_tool_arguments, lda_tsne,
+                                  plot_projection)
 
 
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     add_tool_arguments(parser)
-    parser.add_argument('--num-ids', type=int, default=10,
-                        help='identities drawn at random (seeded) among '
-                        'those with at least --min-images images')
-    parser.add_argument('--ids', type=int, nargs='+',
-                        help='identities to show instead')
+    parser.add_argument(
+        '--num-ids',
+        type=int,
+        default=10,
+        help='identities drawn at random (seeded) among '
+        'those with at least --min-images images')
+    parser.add_argument(
+        '--ids', type=int, nargs='+', help='identities to show instead')
     parser.add_argument('--min-images', type=int, default=4)
-    parser.add_argument('--lda-dims', type=int,
-                        help='LDA dimensions (default: num ids - 1)')
-    parser.add_argument('--split', default='test',
-                        choices=['train', 'val', 'test'])
+    parser.add_argument(
+        '--lda-dims', type=int, help='LDA dimensions (default: num ids - 1)')
+    parser.add_argument(
+        '--split', default='test', choices=['train', 'val', 'test'])
     parser.add_argument('--seed', type=int, default=0)
-    parser.add_argument('--checkpoint2', help='second checkpoint (second '
-                        'panel)')
+    parser.add_argument(
+        '--checkpoint2', help='second checkpoint (second '
+        'panel)')
     parser.add_argument('--config2', help='config of --checkpoint2')
     parser.add_argument('--cfg-options2', nargs='+', action=DictAction)
     parser.add_argument('--batch-size', type=int, default=32)
@@ -65,17 +69,15 @@ def choose_identities(pids, args):
 def main():
     args = parse_args()
     cfg = load_config(args.config, args.cfg_options)
-    writer = ImageWriter(
-        args.out_dir, args.overwrite,
-        None if args.no_visualizer else cfg.get('visualizer'))
+    writer = ImageWriter(args.out_dir, args.overwrite,
+                         None if args.no_visualizer else cfg.get('visualizer'))
     json_path = osp.join(args.out_dir, args.name + '.json')
     writer.check_free([args.name])
     if osp.exists(json_path) and not args.overwrite:
         raise SystemExit(f'{json_path} exists; pass --overwrite')
     # Features of un-augmented images, whatever the split.
     dataset = build_dataset(
-        cfg, args.split,
-        pipeline=cfg.test_dataloader['dataset']['pipeline'])
+        cfg, args.split, pipeline=cfg.test_dataloader['dataset']['pipeline'])
     pids = reid_labels(dataset)['pids'].numpy()
     ids = choose_identities(pids, args)
     indices = np.flatnonzero(np.isin(pids, ids)).tolist()
@@ -91,18 +93,21 @@ def main():
     scores = {}
     for ax, (run_cfg, checkpoint, title) in zip(axes, runs):
         model = init_model(run_cfg, checkpoint, device=args.device)
-        feats = extract_features(model, dataset, indices,
-                                 batch_size=args.batch_size).numpy()
-        projection = lda_tsne(feats, labels, n_components=args.lda_dims,
-                              seed=args.seed)
+        feats = extract_features(
+            model, dataset, indices, batch_size=args.batch_size).numpy()
+        projection = lda_tsne(
+            feats, labels, n_components=args.lda_dims, seed=args.seed)
         plot_projection(projection, labels, title=title, ax=ax)
-        scores[title] = dict(checkpoint=checkpoint,
-                             fisher_score=projection.fisher,
-                             lda_dims=int(projection.lda.shape[1]))
+        scores[title] = dict(
+            checkpoint=checkpoint,
+            fisher_score=projection.fisher,
+            lda_dims=int(projection.lda.shape[1]))
     print(writer.write_figure(args.name, fig))
     with open(json_path, 'w') as f:
-        json.dump(dict(identities=ids, num_images=len(indices),
-                       models=scores), f, indent=2)
+        json.dump(
+            dict(identities=ids, num_images=len(indices), models=scores),
+            f,
+            indent=2)
     print(json.dumps(scores))
 
 

@@ -17,41 +17,50 @@ from mmattn.apis import (build_dataset, extract_features, init_model,
                          load_config, reid_labels)
 from mmattn.evaluation.functional import DISTANCE_METRICS
 from mmattn.visualization import (ImageWriter, add_tool_arguments,
-                                  draw_rank_grid, rank_gallery,
-                                  rank_grid_rows)
+                                  draw_rank_grid, rank_gallery, rank_grid_rows)
 
 
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     add_tool_arguments(parser)
-    parser.add_argument('--num-queries', type=int, default=8,
-                        help='queries shown, spread evenly over the query '
-                        'set')
-    parser.add_argument('--query-indices', type=int, nargs='+',
-                        help='query positions (0-based, within the query '
-                        'set) to show instead')
+    parser.add_argument(
+        '--num-queries',
+        type=int,
+        default=8,
+        help='queries shown, spread evenly over the query '
+        'set')
+    parser.add_argument(
+        '--query-indices',
+        type=int,
+        nargs='+',
+        help='query positions (0-based, within the query '
+        'set) to show instead')
     parser.add_argument('--topk', type=int, default=10)
-    parser.add_argument('--metric', choices=DISTANCE_METRICS,
-                        default='euclidean')
-    parser.add_argument('--cell-size', type=int, nargs=2, default=[128, 64],
-                        metavar=('H', 'W'), help='size of each image')
+    parser.add_argument(
+        '--metric', choices=DISTANCE_METRICS, default='euclidean')
+    parser.add_argument(
+        '--cell-size',
+        type=int,
+        nargs=2,
+        default=[128, 64],
+        metavar=('H', 'W'),
+        help='size of each image')
     parser.add_argument('--batch-size', type=int, default=32)
-    parser.add_argument('--name', default='rank_list',
-                        help='output file name (without .png)')
+    parser.add_argument(
+        '--name', default='rank_list', help='output file name (without .png)')
     return parser.parse_args()
 
 
 def load_rgb(path, cell):
-    return mmcv.imresize(mmcv.imread(path, channel_order='rgb'),
-                         (cell[1], cell[0]))
+    return mmcv.imresize(
+        mmcv.imread(path, channel_order='rgb'), (cell[1], cell[0]))
 
 
 def main():
     args = parse_args()
     cfg = load_config(args.config, args.cfg_options)
-    writer = ImageWriter(
-        args.out_dir, args.overwrite,
-        None if args.no_visualizer else cfg.get('visualizer'))
+    writer = ImageWriter(args.out_dir, args.overwrite,
+                         None if args.no_visualizer else cfg.get('visualizer'))
     writer.check_free([args.name])
     model = init_model(cfg, args.checkpoint, device=args.device)
     dataset = build_dataset(cfg, 'test')
@@ -61,10 +70,15 @@ def main():
     if not query.any() or not gallery.any():
         raise SystemExit('the test set needs query and gallery images '
                          "(split='test')")
-    ranks = rank_gallery(feats[query], feats[gallery],
-                         labels['pids'][query], labels['pids'][gallery],
-                         labels['camids'][query], labels['camids'][gallery],
-                         topk=args.topk, metric=args.metric)
+    ranks = rank_gallery(
+        feats[query],
+        feats[gallery],
+        labels['pids'][query],
+        labels['pids'][gallery],
+        labels['camids'][query],
+        labels['camids'][gallery],
+        topk=args.topk,
+        metric=args.metric)
     num_query = int(query.sum())
     if args.query_indices:
         bad = [i for i in args.query_indices if not 0 <= i < num_query]
@@ -83,8 +97,8 @@ def main():
     def image(index):
         return load_rgb(dataset.get_data_info(index)['img_path'], cell)
 
-    gallery_images, matches = rank_grid_rows(
-        ranks, rows, lambda g: image(gallery_idx[g]))
+    gallery_images, matches = rank_grid_rows(ranks, rows,
+                                             lambda g: image(gallery_idx[g]))
     captions = []
     for r in rows:
         q = query_idx[r]
@@ -93,7 +107,9 @@ def main():
                         f'{int(labels["camids"][q]) + 1}: {hits}/'
                         f'{args.topk} correct')
     grid = draw_rank_grid([image(query_idx[r]) for r in rows],
-                          gallery_images, matches, captions=captions,
+                          gallery_images,
+                          matches,
+                          captions=captions,
                           cell=cell)
     print(writer.write(args.name, grid))
 

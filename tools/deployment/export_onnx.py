@@ -22,25 +22,33 @@ import os
 import os.path as osp
 
 from mmattn.apis import init_model, load_config
-from mmattn.deployment import (derive_inference_model, export_onnx,
-                               verify_onnx)
+from mmattn.deployment import derive_inference_model, export_onnx, verify_onnx
 from mmattn.visualization import add_tool_arguments
 
 
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     add_tool_arguments(parser)
-    parser.add_argument('--name', help='file name without .onnx (default: '
-                        'the config name)')
-    parser.add_argument('--input-size', type=int, nargs=2,
-                        metavar=('H', 'W'), help="input size (default: the "
-                        "config's input_size, else 224 224)")
+    parser.add_argument(
+        '--name', help='file name without .onnx (default: '
+        'the config name)')
+    parser.add_argument(
+        '--input-size',
+        type=int,
+        nargs=2,
+        metavar=('H', 'W'),
+        help="input size (default: the "
+        "config's input_size, else 224 224)")
     parser.add_argument('--opset', type=int, default=17)
-    parser.add_argument('--derive', action='store_true',
-                        help='derive the searched modules first (DA windows, '
-                        'HOGA genotype, FBNetV2 subnet)')
-    parser.add_argument('--verify', action='store_true',
-                        help='compare onnxruntime and PyTorch features')
+    parser.add_argument(
+        '--derive',
+        action='store_true',
+        help='derive the searched modules first (DA windows, '
+        'HOGA genotype, FBNetV2 subnet)')
+    parser.add_argument(
+        '--verify',
+        action='store_true',
+        help='compare onnxruntime and PyTorch features')
     parser.add_argument('--atol', type=float, default=1e-4)
     return parser.parse_args()
 

@@ -24,17 +24,23 @@ def parse_args(argv=None) -> argparse.Namespace:
         'stick figures with the 17 COCO keypoints (--task pose) in the COCO '
         'layout: annotations/*_{train,val}2017.json, train2017/, val2017/.')
     parser.add_argument('out_root', help='output folder (new or empty)')
-    parser.add_argument('--task', choices=sorted(GENERATORS), required=True,
-                        help='"det": instances_*.json of circles, squares '
-                        'and triangles; "pose": person_keypoints_*.json')
-    parser.add_argument('--num-train', type=int, default=16,
-                        help='training images')
-    parser.add_argument('--num-val', type=int, default=8,
-                        help='validation images')
-    parser.add_argument('--size', type=int, nargs=2,
-                        metavar=('HEIGHT', 'WIDTH'),
-                        help='image size (default 160 160 for det, '
-                        '192 192 for pose)')
+    parser.add_argument(
+        '--task',
+        choices=sorted(GENERATORS),
+        required=True,
+        help='"det": instances_*.json of circles, squares '
+        'and triangles; "pose": person_keypoints_*.json')
+    parser.add_argument(
+        '--num-train', type=int, default=16, help='training images')
+    parser.add_argument(
+        '--num-val', type=int, default=8, help='validation images')
+    parser.add_argument(
+        '--size',
+        type=int,
+        nargs=2,
+        metavar=('HEIGHT', 'WIDTH'),
+        help='image size (default 160 160 for det, '
+        '192 192 for pose)')
     parser.add_argument('--seed', type=int, default=0, help='random seed')
     return parser.parse_args(argv)
 

@@ -25,20 +25,26 @@ def parse_args(argv=None) -> argparse.Namespace:
         '(path1 path2 label list).')
     parser.add_argument('out_root', help='output folder (new or empty)')
     parser.add_argument(
-        '--preset', choices=sorted(PRESETS), default='demo',
+        '--preset',
+        choices=sorted(PRESETS),
+        default='demo',
         help='default sizes: "demo" (~1,800 images) or "tiny" (~100 '
         'images, for tests); the options below override it')
     parser.add_argument('--num-train-ids', type=int)
     parser.add_argument('--images-per-train-id', type=int)
-    parser.add_argument('--num-test-ids', type=int,
-                        help='verification identities (>= 2 x folds)')
+    parser.add_argument(
+        '--num-test-ids',
+        type=int,
+        help='verification identities (>= 2 x folds)')
     parser.add_argument('--images-per-test-id', type=int)
-    parser.add_argument('--pairs-per-fold', type=int,
-                        help='same-person pairs per fold (as many '
-                        'different-person pairs)')
+    parser.add_argument(
+        '--pairs-per-fold',
+        type=int,
+        help='same-person pairs per fold (as many '
+        'different-person pairs)')
     parser.add_argument('--num-folds', type=int)
-    parser.add_argument('--size', type=int, default=112,
-                        help='image side in pixels')
+    parser.add_argument(
+        '--size', type=int, default=112, help='image side in pixels')
     parser.add_argument('--seed', type=int, default=0, help='random seed')
     return parser.parse_args(argv)
 

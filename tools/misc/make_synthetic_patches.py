@@ -27,22 +27,33 @@ def parse_args(argv=None) -> argparse.Namespace:
         'sequences and an hpatches-release folder.')
     parser.add_argument('out_root', help='output folder (new or empty)')
     parser.add_argument(
-        '--preset', choices=sorted(PRESETS), default='demo',
+        '--preset',
+        choices=sorted(PRESETS),
+        default='demo',
         help='default sizes: "demo" (1,000 points per Brown sequence) or '
         '"tiny" (48, for tests); the options below override it')
-    parser.add_argument('--brown-sequences', nargs='+',
-                        help='Brown sequence folder names')
-    parser.add_argument('--num-points', type=int,
-                        help='3D points per Brown sequence')
-    parser.add_argument('--patches-per-point', type=int, nargs=2,
-                        metavar=('MIN', 'MAX'),
-                        help='inclusive range of patches per point (>= 2)')
-    parser.add_argument('--num-test-pairs', type=int,
-                        help='lines of each m50 pairs file (half matching)')
-    parser.add_argument('--num-hpatches-sequences', type=int,
-                        help='HPatches sequences (alternately i_ and v_)')
-    parser.add_argument('--hpatches-patches-per-sequence', type=int,
-                        help='patches per HPatches image')
+    parser.add_argument(
+        '--brown-sequences', nargs='+', help='Brown sequence folder names')
+    parser.add_argument(
+        '--num-points', type=int, help='3D points per Brown sequence')
+    parser.add_argument(
+        '--patches-per-point',
+        type=int,
+        nargs=2,
+        metavar=('MIN', 'MAX'),
+        help='inclusive range of patches per point (>= 2)')
+    parser.add_argument(
+        '--num-test-pairs',
+        type=int,
+        help='lines of each m50 pairs file (half matching)')
+    parser.add_argument(
+        '--num-hpatches-sequences',
+        type=int,
+        help='HPatches sequences (alternately i_ and v_)')
+    parser.add_argument(
+        '--hpatches-patches-per-sequence',
+        type=int,
+        help='patches per HPatches image')
     parser.add_argument('--seed', type=int, default=0, help='random seed')
     return parser.parse_args(argv)
 

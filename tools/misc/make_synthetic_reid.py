@@ -23,32 +23,45 @@ def parse_args(argv=None) -> argparse.Namespace:
         'and file names.')
     parser.add_argument('out_root', help='output folder (new or empty)')
     parser.add_argument(
-        '--preset', choices=sorted(PRESETS), default='demo',
+        '--preset',
+        choices=sorted(PRESETS),
+        default='demo',
         help='default sizes: "demo" (~2,100 images, trains on a CPU in '
         'minutes) or "tiny" (~100 images, for tests); the options below '
         'override it')
-    parser.add_argument('--num-train-ids', type=int,
-                        help='training identities')
+    parser.add_argument(
+        '--num-train-ids', type=int, help='training identities')
     parser.add_argument('--num-test-ids', type=int, help='test identities')
     parser.add_argument('--num-cameras', type=int, help='cameras (2..9)')
     parser.add_argument(
-        '--cameras-per-id', type=int, nargs=2, metavar=('MIN', 'MAX'),
+        '--cameras-per-id',
+        type=int,
+        nargs=2,
+        metavar=('MIN', 'MAX'),
         help='inclusive range of cameras that see one identity (>= 2)')
-    parser.add_argument('--images-per-id-per-camera', type=int,
-                        help='images of one identity in one camera')
     parser.add_argument(
-        '--queries-per-id-per-camera', type=int,
+        '--images-per-id-per-camera',
+        type=int,
+        help='images of one identity in one camera')
+    parser.add_argument(
+        '--queries-per-id-per-camera',
+        type=int,
         help='of those, how many test images go to query/')
-    parser.add_argument('--num-distractors', type=int,
-                        help='gallery images with id 0000')
-    parser.add_argument('--num-junk', type=int,
-                        help='gallery images with id -1')
-    parser.add_argument('--size', type=int, nargs=2, default=[128, 64],
-                        metavar=('HEIGHT', 'WIDTH'),
-                        help='image size, e.g. 128 64 or 256 128')
+    parser.add_argument(
+        '--num-distractors', type=int, help='gallery images with id 0000')
+    parser.add_argument(
+        '--num-junk', type=int, help='gallery images with id -1')
+    parser.add_argument(
+        '--size',
+        type=int,
+        nargs=2,
+        default=[128, 64],
+        metavar=('HEIGHT', 'WIDTH'),
+        help='image size, e.g. 128 64 or 256 128')
     parser.add_argument('--seed', type=int, default=0, help='random seed')
     parser.add_argument(
-        '--overwrite', action='store_true',
+        '--overwrite',
+        action='store_true',
         help='replace the image folders of a non-empty OUT_ROOT')
     return parser.parse_args(argv)
 

@@ -14,9 +14,13 @@ train_pipeline = [
     dict(type='Resize', scale=input_size[::-1]),  # mmcv scale is (w, h)
     dict(type='RandomFlip', prob=0.5, direction='horizontal'),
     dict(type='RandomCrop', crop_size=input_size, padding=10),
-    dict(type='RandomErasing', erase_prob=0.5, mode='const',
-         fill_color=(124, 116, 104), min_area_ratio=0.02,
-         max_area_ratio=0.4),
+    dict(
+        type='RandomErasing',
+        erase_prob=0.5,
+        mode='const',
+        fill_color=(124, 116, 104),
+        min_area_ratio=0.02,
+        max_area_ratio=0.4),
     dict(type='PackInputs'),
 ]
 test_pipeline = [

@@ -6,8 +6,7 @@ model = dict(
     type='ImageClassifier',
     backbone=dict(
         type='AttentionBackbone',
-        backbone=dict(
-            type='MobileNetV2', widen_factor=1.0, out_indices=(7, )),
+        backbone=dict(type='MobileNetV2', widen_factor=1.0, out_indices=(7, )),
         attentions=[]),
     neck=dict(type='GlobalAveragePooling'),
     head=dict(

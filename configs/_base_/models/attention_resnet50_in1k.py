@@ -3,5 +3,4 @@
 # here, so that it composes with default_runtime.py.
 _base_ = './attention_resnet18_in1k.py'
 model = dict(
-    backbone=dict(backbone=dict(depth=50)),
-    head=dict(in_channels=2048))
+    backbone=dict(backbone=dict(depth=50)), head=dict(in_channels=2048))

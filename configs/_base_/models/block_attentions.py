@@ -18,13 +18,18 @@ cbam_in_blocks = [
 # 51.01M (paper 13.51 / 24.63 / 29.76 / 29.39 / 51.81M; r = 2: 14.23 / 26.38
 # / 31.56 / 30.14 / 53.22M). See docs/user_guides/paper_tables.md.
 hoga_in_blocks = [
-    dict(cfg=dict(type='HOGAttention', num_groups=4, genotype='autola'),
-         in_blocks='layer*.*')
+    dict(
+        cfg=dict(type='HOGAttention', num_groups=4, genotype='autola'),
+        in_blocks='layer*.*')
 ]
 hoga_in_blocks_in1k = [
-    dict(cfg=dict(type='HOGAttention', num_groups=4, genotype='autola',
-                  fusion_reduction=16),
-         in_blocks='layer*.*')
+    dict(
+        cfg=dict(
+            type='HOGAttention',
+            num_groups=4,
+            genotype='autola',
+            fusion_reduction=16),
+        in_blocks='layer*.*')
 ]
 # In bottleneck networks (ResNet-50/101, ResNeXt, the detection and pose
 # ResNet-50) HOGA works on the bottleneck's middle width, after bn2 (the 3x3
@@ -33,22 +38,26 @@ hoga_in_blocks_in1k = [
 # AutoLA would have 97M parameters, at the middle width it has 28.97M (fusion
 # SE r = 16, see above), which matches seed 004 table 4 (29.39M).
 hoga_in_bottlenecks = [
-    dict(cfg=dict(type='HOGAttention', num_groups=4, genotype='autola',
-                  fusion_reduction=16),
-         after='layer*.*.bn2')
+    dict(
+        cfg=dict(
+            type='HOGAttention',
+            num_groups=4,
+            genotype='autola',
+            fusion_reduction=16),
+        after='layer*.*.bn2')
 ]
 hog_se_in_bottlenecks = [
     dict(cfg=dict(type='HOGSEAttention', num_groups=4), after='layer*.*.bn2')
 ]
 hog_cbam_in_bottlenecks = [
-    dict(cfg=dict(type='HOGCBAMAttention', num_groups=4),
-         after='layer*.*.bn2')
+    dict(
+        cfg=dict(type='HOGCBAMAttention', num_groups=4), after='layer*.*.bn2')
 ]
 # Seed 004 table 6: K = 4 HOGA whose every edge is SE / CBAM.
 hog_se_in_blocks = [
     dict(cfg=dict(type='HOGSEAttention', num_groups=4), in_blocks='layer*.*')
 ]
 hog_cbam_in_blocks = [
-    dict(cfg=dict(type='HOGCBAMAttention', num_groups=4),
-         in_blocks='layer*.*')
+    dict(
+        cfg=dict(type='HOGCBAMAttention', num_groups=4), in_blocks='layer*.*')
 ]

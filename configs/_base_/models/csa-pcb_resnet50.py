@@ -9,14 +9,18 @@ model = dict(
         type='AttentionBackbone',
         backbone={{_base_.model.backbone}},
         attentions=[
-            dict(cfg=dict(type='CompressedSelfAttention', num_bases=32,
-                          groups=2),
-                 after=['layer1', 'layer2', 'layer3'])
+            dict(
+                cfg=dict(
+                    type='CompressedSelfAttention', num_bases=32, groups=2),
+                after=['layer1', 'layer2', 'layer3'])
         ],
         dummy_input_shape=(1, 3, 384, 128)),
     # paths default to every attention module injected into the model.
     auxiliary_losses=[
-        dict(type='AttentionDeepSupervision',
-             head=dict(type='CSADeepSupervisionHead', num_classes=751,
-                       loss_weight=1.0))
+        dict(
+            type='AttentionDeepSupervision',
+            head=dict(
+                type='CSADeepSupervisionHead',
+                num_classes=751,
+                loss_weight=1.0))
     ])

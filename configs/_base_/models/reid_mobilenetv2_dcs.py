@@ -5,8 +5,7 @@ model = dict(
     backbone=dict(
         _delete_=True,
         type='AttentionBackbone',
-        backbone=dict(
-            type='MobileNetV2ReID', widen_factor=1.0, last_stride=1),
+        backbone=dict(type='MobileNetV2ReID', widen_factor=1.0, last_stride=1),
         attentions=[
             dict(
                 cfg=dict(type='DCSAttention'),

@@ -6,7 +6,9 @@
 # for SA"). Seed 002 leaves C' (the query / key width) unstated; the
 # default C / 8 is SAGAN's.
 _base_ = ['./csa-pcb_resnet50.py']
-model = dict(backbone=dict(attentions=[
-    dict(cfg=dict(type='SelfAttention2d'), after=['layer1', 'layer2',
-                                                  'layer3'])
-]))
+model = dict(
+    backbone=dict(attentions=[
+        dict(
+            cfg=dict(type='SelfAttention2d'),
+            after=['layer1', 'layer2', 'layer3'])
+    ]))

@@ -5,8 +5,12 @@
 optim_wrapper = dict(
     optimizer=dict(type='SGD', lr=0.1, momentum=0.9, weight_decay=3e-4))
 param_scheduler = [
-    dict(type='CosineAnnealingLR', by_epoch=True, T_max=500, eta_min=0.001,
-         convert_to_iter_based=True)
+    dict(
+        type='CosineAnnealingLR',
+        by_epoch=True,
+        T_max=500,
+        eta_min=0.001,
+        convert_to_iter_based=True)
 ]
 train_cfg = dict(by_epoch=True, max_epochs=500, val_interval=10)
 val_cfg = dict()

@@ -6,8 +6,13 @@ optim_wrapper = dict(
     optimizer=dict(type='Adam', lr=3.5e-4, weight_decay=5e-4),
     paramwise_cfg=dict(norm_decay_mult=0.0, bias_decay_mult=0.0))
 param_scheduler = [
-    dict(type='LinearLR', start_factor=0.01, by_epoch=True, begin=0, end=10,
-         convert_to_iter_based=True),
+    dict(
+        type='LinearLR',
+        start_factor=0.01,
+        by_epoch=True,
+        begin=0,
+        end=10,
+        convert_to_iter_based=True),
     dict(type='MultiStepLR', by_epoch=True, milestones=[40, 70], gamma=0.1),
 ]
 train_cfg = dict(by_epoch=True, max_epochs=120, val_interval=20)

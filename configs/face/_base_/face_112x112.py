@@ -22,15 +22,20 @@ train_dataloader = dict(
     num_workers=8,
     persistent_workers=True,
     sampler=dict(type='DefaultSampler', shuffle=True),
-    dataset=dict(type='FaceImageFolder', data_root=train_root,
-                 pipeline=train_pipeline))
+    dataset=dict(
+        type='FaceImageFolder', data_root=train_root, pipeline=train_pipeline))
 val_dataloader = dict(
     batch_size=128,
     num_workers=4,
     persistent_workers=True,
     sampler=dict(type='DefaultSampler', shuffle=False),
-    dataset=dict(type='LFWPairs', data_root=lfw_root, ann_file='pairs.txt',
-                 img_dir='lfw', name='lfw', pipeline=test_pipeline))
+    dataset=dict(
+        type='LFWPairs',
+        data_root=lfw_root,
+        ann_file='pairs.txt',
+        img_dir='lfw',
+        name='lfw',
+        pipeline=test_pipeline))
 val_evaluator = dict(type='FaceVerificationMetric')
 test_dataloader = val_dataloader
 test_evaluator = val_evaluator

@@ -22,12 +22,14 @@ model = dict(
             out_indices=(3, ),
             style='pytorch'),
         attentions=[
-            dict(cfg=dict(type='StructureRegularizedAttention',
-                          groups=8,
-                          kernel_size=3,
-                          gate='sigmoid',
-                          mode_interaction=True),
-                 replace='layer4.*.conv2'),
+            dict(
+                cfg=dict(
+                    type='StructureRegularizedAttention',
+                    groups=8,
+                    kernel_size=3,
+                    gate='sigmoid',
+                    mode_interaction=True),
+                replace='layer4.*.conv2'),
         ],
         dummy_input_shape=(1, 3, 112, 112)),
     neck=dict(
@@ -38,7 +40,8 @@ model = dict(
         dropout=0.4),
     head=dict(type='ArcFaceHead', num_classes=10572, in_channels=512),
     auxiliary_losses=[
-        dict(type='StRAModeDiversity',
-             loss=dict(type='DiversityLoss', loss_weight=0.1))
+        dict(
+            type='StRAModeDiversity',
+            loss=dict(type='DiversityLoss', loss_weight=0.1))
     ],
     flip_test=True)

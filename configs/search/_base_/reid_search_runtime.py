@@ -1,7 +1,8 @@
 # Shared by the Re-ID search configs of configs/search: the bilevel loop,
 # its DDP wrapper, architecture logging and the export at the end.
-_base_ = ['../../_base_/datasets/market1501.py',
-          '../../_base_/default_runtime.py']
+_base_ = [
+    '../../_base_/datasets/market1501.py', '../../_base_/default_runtime.py'
+]
 
 train_cfg = dict(
     type='BilevelEpochBasedTrainLoop',
@@ -18,5 +19,5 @@ custom_hooks = [
     dict(type='ExportArchitectureHook', out_file='architecture.json'),
 ]
 default_hooks = dict(
-    checkpoint=dict(type='CheckpointHook', interval=10, max_keep_ckpts=3,
-                    save_best=None))
+    checkpoint=dict(
+        type='CheckpointHook', interval=10, max_keep_ckpts=3, save_best=None))

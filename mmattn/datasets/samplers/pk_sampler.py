@@ -1,4 +1,5 @@
-"""P identities x K images per batch, the sampling batch-hard triplet mining needs."""
+"""P identities x K images per batch, the sampling batch-hard triplet
+mining needs."""
 from collections import defaultdict
 from typing import Iterator, Optional
 
@@ -68,7 +69,8 @@ class PKSampler(Sampler):
         # The number of batches varies a little from epoch to epoch; use the
         # expected count so that len() is fixed (mmengine needs it up front).
         num_chunks = sum(
-            max(1, len(v) // num_instances) for v in self.index_of.values())
+            max(1,
+                len(v) // num_instances) for v in self.index_of.values())
         total_batches = num_chunks // self.num_identities
         self.batches_per_rank = max(1, total_batches // self.world_size)
 

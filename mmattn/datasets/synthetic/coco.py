@@ -39,17 +39,16 @@ import numpy as np
 COCO_DETECTION_CLASSES = ('circle', 'square', 'triangle')
 
 #: The 17 COCO body keypoints, in annotation order.
-COCO_KEYPOINT_NAMES = (
-    'nose', 'left_eye', 'right_eye', 'left_ear', 'right_ear',
-    'left_shoulder', 'right_shoulder', 'left_elbow', 'right_elbow',
-    'left_wrist', 'right_wrist', 'left_hip', 'right_hip', 'left_knee',
-    'right_knee', 'left_ankle', 'right_ankle')
+COCO_KEYPOINT_NAMES = ('nose', 'left_eye', 'right_eye', 'left_ear',
+                       'right_ear', 'left_shoulder', 'right_shoulder',
+                       'left_elbow', 'right_elbow', 'left_wrist',
+                       'right_wrist', 'left_hip', 'right_hip', 'left_knee',
+                       'right_knee', 'left_ankle', 'right_ankle')
 
 #: The COCO person skeleton (1-based keypoint indices, as in the release).
-COCO_SKELETON = (
-    (16, 14), (14, 12), (17, 15), (15, 13), (12, 13), (6, 12), (7, 13),
-    (6, 7), (6, 8), (7, 9), (8, 10), (9, 11), (2, 3), (1, 2), (1, 3),
-    (2, 4), (3, 5), (4, 6), (5, 7))
+COCO_SKELETON = ((16, 14), (14, 12), (17, 15), (15, 13), (12, 13), (6, 12),
+                 (7, 13), (6, 7), (6, 8), (7, 9), (8, 10), (9, 11), (2, 3),
+                 (1, 2), (1, 3), (2, 4), (3, 5), (4, 6), (5, 7))
 
 _TRAIN_STREAM, _VAL_STREAM = 1, 2
 _DETECTION_TASK, _KEYPOINT_TASK = 1, 2
@@ -66,10 +65,8 @@ _NOSE, _LEYE, _REYE, _LEAR, _REAR = 0, 1, 2, 3, 4
 _LSHO, _RSHO, _LELB, _RELB, _LWRI, _RWRI = 5, 6, 7, 8, 9, 10
 _LHIP, _RHIP, _LKNE, _RKNE, _LANK, _RANK = 11, 12, 13, 14, 15, 16
 # Limbs as (from, to) keypoint pairs; the side decides the colour.
-_LEFT_LIMBS = ((_LSHO, _LELB), (_LELB, _LWRI), (_LHIP, _LKNE),
-               (_LKNE, _LANK))
-_RIGHT_LIMBS = ((_RSHO, _RELB), (_RELB, _RWRI), (_RHIP, _RKNE),
-                (_RKNE, _RANK))
+_LEFT_LIMBS = ((_LSHO, _LELB), (_LELB, _LWRI), (_LHIP, _LKNE), (_LKNE, _LANK))
+_RIGHT_LIMBS = ((_RSHO, _RELB), (_RELB, _RWRI), (_RHIP, _RKNE), (_RKNE, _RANK))
 
 
 def _rng(seed: int, *index: int) -> np.random.Generator:
@@ -123,6 +120,7 @@ def _render_background(rng: np.random.Generator,
 
 # --------------------------------------------------------------- detection
 
+
 def _shape_polygon(category: str, centre: Tuple[float, float], size: float,
                    angle: float) -> np.ndarray:
     """The outline of one shape as float ``(N, 2)`` xy vertices.
@@ -153,13 +151,13 @@ def _polygon_area(points: np.ndarray) -> float:
 def _boxes_apart(box: Sequence[float], others: List[Sequence[float]],
                  gap: float) -> bool:
     """Whether xyxy ``box`` keeps ``gap`` pixels from every box in others."""
-    return all(box[0] > o[2] + gap or o[0] > box[2] + gap or
-               box[1] > o[3] + gap or o[1] > box[3] + gap for o in others)
+    return all(box[0] > o[2] + gap or o[0] > box[2] + gap or box[1] > o[3] +
+               gap or o[1] > box[3] + gap for o in others)
 
 
-def render_detection_image(rng: np.random.Generator,
-                           image_hw: Tuple[int, int]
-                           ) -> Tuple[np.ndarray, List[dict]]:
+def render_detection_image(
+        rng: np.random.Generator,
+        image_hw: Tuple[int, int]) -> Tuple[np.ndarray, List[dict]]:
     """Draw one detection image.
 
     Objects never touch (their boxes keep a 3 px gap), so every box holds
@@ -184,12 +182,13 @@ def render_detection_image(rng: np.random.Generator,
             len(COCO_DETECTION_CLASSES))]
         for _attempt in range(30):  # rejection-sample a free spot
             size = rng.uniform(0.15, 0.4) * min(h, w)
-            polygon = _shape_polygon(
-                category, (rng.uniform(0, w), rng.uniform(0, h)), size,
-                rng.uniform(0, 2 * math.pi))
+            polygon = _shape_polygon(category,
+                                     (rng.uniform(0, w), rng.uniform(0, h)),
+                                     size, rng.uniform(0, 2 * math.pi))
             box = (*polygon.min(axis=0), *polygon.max(axis=0))
-            inside = (box[0] >= 1 and box[1] >= 1 and box[2] <= w - 2
-                      and box[3] <= h - 2)
+            inside = (
+                box[0] >= 1 and box[1] >= 1 and box[2] <= w - 2
+                and box[3] <= h - 2)
             if inside and _boxes_apart(box, boxes, 3):
                 break
         else:
@@ -212,10 +211,12 @@ def _detection_annotations(objects: List[dict], image_id: int,
                 id=first_id + k,
                 image_id=image_id,
                 category_id=COCO_DETECTION_CLASSES.index(obj['category']) + 1,
-                segmentation=[[round(float(v), 2)
-                               for v in obj['polygon'].reshape(-1)]],
+                segmentation=[[
+                    round(float(v), 2) for v in obj['polygon'].reshape(-1)
+                ]],
                 area=round(_polygon_area(obj['polygon']), 2),
-                bbox=[x0, y0, round(x1 - x0, 2), round(y1 - y0, 2)],
+                bbox=[x0, y0, round(x1 - x0, 2),
+                      round(y1 - y0, 2)],
                 iscrowd=0))
     return anns
 
@@ -271,14 +272,15 @@ def _figure_pose(rng: np.random.Generator) -> Tuple[np.ndarray, float]:
     kpts[_RHIP] = (-half_hip, hip_y)
     for side, (sho, elb, wri) in ((1, (_LSHO, _LELB, _LWRI)),
                                   (-1, (_RSHO, _RELB, _RWRI))):
-        kpts[elb], kpts[wri] = _two_segments(
-            kpts[sho], rng.uniform(-0.3, 2.4), rng.uniform(-1.5, 1.5),
-            (0.17, 0.15), side)
+        kpts[elb], kpts[wri] = _two_segments(kpts[sho], rng.uniform(-0.3, 2.4),
+                                             rng.uniform(-1.5, 1.5),
+                                             (0.17, 0.15), side)
     for side, (hip, kne, ank) in ((1, (_LHIP, _LKNE, _LANK)),
                                   (-1, (_RHIP, _RKNE, _RANK))):
-        kpts[kne], kpts[ank] = _two_segments(
-            kpts[hip], rng.uniform(-0.1, 0.45), rng.uniform(-0.5, 0.3),
-            (0.25, 0.24), side)
+        kpts[kne], kpts[ank] = _two_segments(kpts[hip],
+                                             rng.uniform(-0.1, 0.45),
+                                             rng.uniform(-0.5, 0.3),
+                                             (0.25, 0.24), side)
     return kpts, yaw
 
 
@@ -298,11 +300,11 @@ def _draw_figure(layer: np.ndarray, kpts: np.ndarray,
     cv2.polylines(layer, [torso], True, colours['torso'], limb, line_type,
                   _SHIFT)
     neck = (kpts[_LSHO] + kpts[_RSHO]) / 2
-    cv2.line(layer, tuple(_fixed(head)), tuple(_fixed(neck)),
-             colours['torso'], limb, line_type, _SHIFT)
+    cv2.line(layer, tuple(_fixed(head)), tuple(_fixed(neck)), colours['torso'],
+             limb, line_type, _SHIFT)
     # Limbs after the torso, so a hand in front of the body stays visible.
-    for limbs, colour in ((_LEFT_LIMBS, colours['left']),
-                          (_RIGHT_LIMBS, colours['right'])):
+    for limbs, colour in ((_LEFT_LIMBS, colours['left']), (_RIGHT_LIMBS,
+                                                           colours['right'])):
         for a, b in limbs:
             cv2.line(layer, tuple(_fixed(kpts[a])), tuple(_fixed(kpts[b])),
                      colour, limb, line_type, _SHIFT)
@@ -326,8 +328,9 @@ def _figure_colours(rng: np.random.Generator) -> Dict[str, tuple]:
     return dict(
         left=_hsv_colour(rng.uniform(12, 35), rng.uniform(190, 255), 235),
         right=_hsv_colour(rng.uniform(85, 105), rng.uniform(190, 255), 225),
-        torso=_hsv_colour(rng.uniform(135, 165), rng.uniform(160, 255),
-                          rng.uniform(150, 230)),
+        torso=_hsv_colour(
+            rng.uniform(135, 165), rng.uniform(160, 255),
+            rng.uniform(150, 230)),
         head=_hsv_colour(rng.uniform(0, 8), rng.uniform(150, 200), 235),
         eye=_hsv_colour(120, 255, 150),
         nose=_hsv_colour(60, 255, 160))
@@ -340,9 +343,9 @@ def _occluder(rng: np.random.Generator, hw: Tuple[int, int]) -> np.ndarray:
     return np.clip(patch, 0, 255).astype(np.uint8)
 
 
-def render_keypoint_image(rng: np.random.Generator,
-                          image_hw: Tuple[int, int]
-                          ) -> Tuple[np.ndarray, List[dict]]:
+def render_keypoint_image(
+        rng: np.random.Generator,
+        image_hw: Tuple[int, int]) -> Tuple[np.ndarray, List[dict]]:
     """Draw one image with 1-2 stick figures side by side.
 
     Args:
@@ -368,18 +371,18 @@ def render_keypoint_image(rng: np.random.Generator,
         lo[1] = min(lo[1], -0.01)  # the head's top is at y=0
         hi = kpts.max(axis=0) + pad
         extent = hi - lo
-        scale = min(rng.uniform(0.55, 0.92) * (h - 4) / extent[1],
-                    (slot_w - 4) / extent[0])
+        scale = min(
+            rng.uniform(0.55, 0.92) * (h - 4) / extent[1],
+            (slot_w - 4) / extent[0])
         size = extent * scale
         x0 = slot * slot_w + 2 + rng.uniform(0, max(slot_w - 4 - size[0], 0))
         y0 = 2 + rng.uniform(0, max(h - 4 - size[1], 0))
         kpts = (kpts - lo) * scale + (x0, y0)
         ears = (yaw < 0.6, yaw > -0.6)
         mask = np.zeros(image_hw, np.uint8)
-        _draw_figure(mask, kpts, ears, scale,
-                     dict.fromkeys(_FIGURE_PARTS, 1), cv2.LINE_8)
-        _draw_figure(img, kpts, ears, scale, _figure_colours(rng),
-                     cv2.LINE_AA)
+        _draw_figure(mask, kpts, ears, scale, dict.fromkeys(_FIGURE_PARTS, 1),
+                     cv2.LINE_8)
+        _draw_figure(img, kpts, ears, scale, _figure_colours(rng), cv2.LINE_AA)
         visibility = np.full(17, 2.0)
         visibility[[_LEAR, _REAR]] = np.where(ears, 2.0, 0.0)
         if rng.uniform() < 0.35:
@@ -393,14 +396,18 @@ def render_keypoint_image(rng: np.random.Generator,
                 near = kpts[((kpts > box[:2] - 2) &
                              (kpts < box[2:] + 2)).all(axis=1)]
                 box = np.concatenate([
-                    np.minimum(box[:2], near.min(axis=0) - 2.5),
-                    np.maximum(box[2:], near.max(axis=0) + 2.5)])
+                    np.minimum(box[:2],
+                               near.min(axis=0) - 2.5),
+                    np.maximum(box[2:],
+                               near.max(axis=0) + 2.5)
+                ])
             box = np.concatenate([
                 np.floor(np.maximum(box[:2], (slot * slot_w, 0))),
                 np.ceil(np.minimum(box[2:], ((slot + 1) * slot_w, h)))
             ]).astype(int)
-            img[box[1]:box[3], box[0]:box[2]] = _occluder(
-                rng, (box[3] - box[1], box[2] - box[0]))
+            img[box[1]:box[3],
+                box[0]:box[2]] = _occluder(rng,
+                                           (box[3] - box[1], box[2] - box[0]))
             covered = ((kpts >= box[:2]) & (kpts < box[2:])).all(axis=1)
             visibility[covered & (visibility > 0)] = 1.0
         keypoints = np.concatenate([kpts, visibility[:, None]], axis=1)
@@ -437,6 +444,7 @@ def _keypoint_annotations(figures: List[dict], image_id: int,
 
 # --------------------------------------------------------------- writers
 
+
 def _check_int(func: str, name: str, value, minimum: int) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) \
             or value < minimum:
@@ -447,8 +455,9 @@ def _check_int(func: str, name: str, value, minimum: int) -> int:
 
 def _check_image_size(func: str, image_size, minimum: int) -> Tuple[int, int]:
     if (not isinstance(image_size, (tuple, list)) or len(image_size) != 2
-            or any(isinstance(v, bool) or not isinstance(v, (int, np.integer))
-                   or v < minimum for v in image_size)):
+            or any(
+                isinstance(v, bool) or not isinstance(v, (int, np.integer))
+                or v < minimum for v in image_size)):
         raise ValueError(
             f'{func}: image_size must be (height, width), two ints >= '
             f'{minimum}, got {image_size!r}')
@@ -463,9 +472,9 @@ def _check_root(func: str, root: str) -> None:
 
 
 def _write_split(root: str, split: str, num_images: int, seed: int,
-                 stream: int, task: int, image_hw: Tuple[int, int],
-                 render, annotate, categories: List[dict],
-                 ann_name: str, description: str) -> Tuple[int, int]:
+                 stream: int, task: int, image_hw: Tuple[int, int], render,
+                 annotate, categories: List[dict], ann_name: str,
+                 description: str) -> Tuple[int, int]:
     """Render, write and annotate one split; returns (images, objects)."""
     image_dir = osp.join(root, f'{split}2017')
     os.makedirs(image_dir, exist_ok=True)
@@ -475,18 +484,25 @@ def _write_split(root: str, split: str, num_images: int, seed: int,
         image_id = i + 1
         file_name = f'{image_id:012d}.jpg'
         path = osp.join(image_dir, file_name)
-        if not cv2.imwrite(path, img, [cv2.IMWRITE_JPEG_QUALITY,
-                                       _JPEG_QUALITY]):
+        if not cv2.imwrite(path, img,
+                           [cv2.IMWRITE_JPEG_QUALITY, _JPEG_QUALITY]):
             raise OSError(f'could not write {path!r}')
         images.append(
-            dict(id=image_id, file_name=file_name, height=image_hw[0],
-                 width=image_hw[1], license=1))
+            dict(
+                id=image_id,
+                file_name=file_name,
+                height=image_hw[0],
+                width=image_hw[1],
+                license=1))
         annotations += annotate(objects, image_id, len(annotations) + 1)
     coco = dict(
-        info=dict(description=description, version='1.0', year=2017,
-                  contributor='mmattn', date_created='2017/01/01'),
-        licenses=[dict(id=1, name='procedural data, no restrictions',
-                       url='')],
+        info=dict(
+            description=description,
+            version='1.0',
+            year=2017,
+            contributor='mmattn',
+            date_created='2017/01/01'),
+        licenses=[dict(id=1, name='procedural data, no restrictions', url='')],
         images=images,
         annotations=annotations,
         categories=categories)
@@ -592,9 +608,12 @@ def make_coco_keypoints(root: str,
     num_train, num_val, image_hw, seed = _check_set_arguments(
         'make_coco_keypoints', root, num_train, num_val, image_size, seed)
     categories = [
-        dict(id=1, name='person', supercategory='person',
-             keypoints=list(COCO_KEYPOINT_NAMES),
-             skeleton=[list(pair) for pair in COCO_SKELETON])
+        dict(
+            id=1,
+            name='person',
+            supercategory='person',
+            keypoints=list(COCO_KEYPOINT_NAMES),
+            skeleton=[list(pair) for pair in COCO_SKELETON])
     ]
     counts = {}
     for split, num, stream in (('train', num_train, _TRAIN_STREAM),

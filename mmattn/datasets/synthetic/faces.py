@@ -69,8 +69,8 @@ _HAIR_STYLES = ('short', 'long', 'fringe', 'bald', 'parted')
 
 def _shade(rng, palette, spread) -> Tuple[float, float, float]:
     base = palette[rng.integers(len(palette))]
-    return tuple(float(c) for c in np.clip(base + rng.normal(0, spread, 3),
-                                           0, 255))
+    return tuple(
+        float(c) for c in np.clip(base + rng.normal(0, spread, 3), 0, 255))
 
 
 @dataclass(frozen=True)
@@ -116,14 +116,14 @@ class FaceIdentity:
             nose_length=float(rng.uniform(0.18, 0.32)),
             nose_width=float(rng.uniform(0.10, 0.2)),
             mouth_width=float(rng.uniform(0.28, 0.48)),
-            lip=tuple(float(c) for c in np.clip(
-                np.array(skin) * rng.uniform(0.55, 0.8) +
-                np.array((0., 0., 40.)), 0, 255)),
+            lip=tuple(
+                float(c) for c in np.clip(
+                    np.array(skin) * rng.uniform(0.55, 0.8) +
+                    np.array((0., 0., 40.)), 0, 255)),
             beard=bool(rng.random() < 0.2),
             glasses=(_shade(rng, _HAIR_COLOURS, 20)
                      if rng.random() < 0.2 else None),
-            mole=((float(rng.uniform(-0.5, 0.5)),
-                   float(rng.uniform(0.1, 0.5)))
+            mole=((float(rng.uniform(-0.5, 0.5)), float(rng.uniform(0.1, 0.5)))
                   if rng.random() < 0.3 else None))
 
 
@@ -131,8 +131,10 @@ def _pt(x, y):
     return int(round(x)), int(round(y))
 
 
-def render_face(identity: FaceIdentity, rng: np.random.Generator,
-                size: int = 112, yaw: Optional[float] = None) -> np.ndarray:
+def render_face(identity: FaceIdentity,
+                rng: np.random.Generator,
+                size: int = 112,
+                yaw: Optional[float] = None) -> np.ndarray:
     """Draw one image of ``identity``; returns a (size, size, 3) BGR uint8.
 
     Args:
@@ -155,8 +157,8 @@ def render_face(identity: FaceIdentity, rng: np.random.Generator,
     # Background: a random gradient, independent of the identity.
     top, bottom = rng.uniform(40, 220, 3), rng.uniform(40, 220, 3)
     ramp = np.linspace(0, 1, s, dtype=np.float32)[:, None, None]
-    img = ((1 - ramp) * top + ramp * bottom).repeat(s, axis=1).astype(
-        np.float32)
+    img = ((1 - ramp) * top + ramp * bottom).repeat(
+        s, axis=1).astype(np.float32)
 
     fw = identity.width * scale * (1 - 0.25 * abs(yaw))
     fh = fw / (1 - 0.25 * abs(yaw)) * identity.length
@@ -172,24 +174,25 @@ def render_face(identity: FaceIdentity, rng: np.random.Generator,
 
     hair = identity.hair
     if identity.hair_style == 'long':
-        cv2.ellipse(img, _pt(cx, cy + 0.15 * fh),
-                    _pt(fw * 1.25, fh * 1.05), 0, 180, 360, hair, -1,
-                    cv2.LINE_AA)
+        cv2.ellipse(img, _pt(cx, cy + 0.15 * fh), _pt(fw * 1.25, fh * 1.05), 0,
+                    180, 360, hair, -1, cv2.LINE_AA)
         cv2.rectangle(img, _pt(cx - fw * 1.25, cy + 0.15 * fh),
                       _pt(cx + fw * 1.25, cy + 0.9 * fh), hair, -1)
     # Head: an ellipse plus a chin triangle whose depth is per identity.
     cv2.ellipse(img, _pt(cx + shift * 0.3, cy), _pt(fw, fh), 0, 0, 360,
                 identity.skin, -1, cv2.LINE_AA)
-    chin = np.array([at(-0.6, 0.7), at(0.6, 0.7),
-                     at(0, 1.0 + identity.chin * 0.5)], np.float32)
+    chin = np.array(
+        [at(-0.6, 0.7),
+         at(0.6, 0.7),
+         at(0, 1.0 + identity.chin * 0.5)], np.float32)
     cv2.fillPoly(img, [np.round(chin).astype(np.int32)], identity.skin,
                  cv2.LINE_AA)
     # Ears on the visible sides.
     for side in (-1, 1):
         if yaw * side < 0.5:
             ex, ey = at(side * 1.02, 0.0)
-            cv2.ellipse(img, _pt(ex, ey), _pt(fw * 0.12, fh * 0.16), 0, 0,
-                        360, identity.skin, -1, cv2.LINE_AA)
+            cv2.ellipse(img, _pt(ex, ey), _pt(fw * 0.12, fh * 0.16), 0, 0, 360,
+                        identity.skin, -1, cv2.LINE_AA)
     if identity.hair_style != 'bald':
         cv2.ellipse(img, _pt(cx + shift * 0.3, cy - 0.2 * fh),
                     _pt(fw * 1.05, fh * 0.85), 0, 180, 360, hair, -1,
@@ -201,9 +204,13 @@ def render_face(identity: FaceIdentity, rng: np.random.Generator,
             cv2.line(img, _pt(*at(-0.3, -0.95)), _pt(*at(-0.25, -0.6)),
                      identity.skin, max(1, int(0.02 * s)), cv2.LINE_AA)
     if identity.beard:
-        beard = np.array([at(-0.8, 0.35), at(0.8, 0.35),
-                          at(0.4, 0.95), at(0, 1.0 + identity.chin * 0.5),
-                          at(-0.4, 0.95)], np.float32)
+        beard = np.array([
+            at(-0.8, 0.35),
+            at(0.8, 0.35),
+            at(0.4, 0.95),
+            at(0, 1.0 + identity.chin * 0.5),
+            at(-0.4, 0.95)
+        ], np.float32)
         cv2.fillPoly(img, [np.round(beard).astype(np.int32)], hair,
                      cv2.LINE_AA)
 
@@ -224,18 +231,19 @@ def render_face(identity: FaceIdentity, rng: np.random.Generator,
         cv2.line(img, _pt(bx0, by0), _pt(bx1, by1), hair,
                  max(1, int(identity.brow_thickness * scale)), cv2.LINE_AA)
         if identity.glasses is not None:
-            cv2.circle(img, _pt(ex, ey), int(eye_r * 2.3),
-                       identity.glasses, max(1, int(0.012 * s)), cv2.LINE_AA)
+            cv2.circle(img, _pt(ex, ey), int(eye_r * 2.3), identity.glasses,
+                       max(1, int(0.012 * s)), cv2.LINE_AA)
     if identity.glasses is not None:
         cv2.line(img, _pt(*at(-0.12, ev)), _pt(*at(0.12, ev)),
                  identity.glasses, max(1, int(0.012 * s)), cv2.LINE_AA)
 
     nose_dark = tuple(0.75 * c for c in identity.skin)
     tip = at(yaw * 0.25, ev + identity.nose_length)
-    nose = np.array([at(-0.04, ev + 0.05),
-                     (tip[0] - identity.nose_width * fw * 0.5, tip[1]),
-                     (tip[0] + identity.nose_width * fw * 0.5, tip[1])],
-                    np.float32)
+    nose = np.array([
+        at(-0.04, ev + 0.05),
+        (tip[0] - identity.nose_width * fw * 0.5, tip[1]),
+        (tip[0] + identity.nose_width * fw * 0.5, tip[1])
+    ], np.float32)
     cv2.polylines(img, [np.round(nose).astype(np.int32)], False, nose_dark,
                   max(1, int(0.01 * s)), cv2.LINE_AA)
     mouth_y = ev + identity.nose_length + 0.18
@@ -243,8 +251,8 @@ def render_face(identity: FaceIdentity, rng: np.random.Generator,
     left, right = at(-half, mouth_y), at(half, mouth_y)
     middle = at(0, mouth_y + 0.06 * smile)
     lips = np.array([left, middle, right], np.float32)
-    cv2.polylines(img, [np.round(lips).astype(np.int32)], False,
-                  identity.lip, max(1, int(0.02 * s)), cv2.LINE_AA)
+    cv2.polylines(img, [np.round(lips).astype(np.int32)], False, identity.lip,
+                  max(1, int(0.02 * s)), cv2.LINE_AA)
     if identity.mole is not None:
         mx, my = at(*identity.mole)
         cv2.circle(img, _pt(mx, my), max(1, int(0.012 * s)),
@@ -329,8 +337,8 @@ def make_synthetic_faces(root: str,
                                      images_per_train_id, 1)
     num_folds = _check_int('num_folds', num_folds, 2)
     num_test_ids = _check_int('num_test_ids', num_test_ids, 2 * num_folds)
-    images_per_test_id = _check_int('images_per_test_id',
-                                    images_per_test_id, 2)
+    images_per_test_id = _check_int('images_per_test_id', images_per_test_id,
+                                    2)
     pairs_per_fold = _check_int('pairs_per_fold', pairs_per_fold, 1)
     image_size = _check_int('image_size', image_size, 16)
     if osp.exists(root) and (not osp.isdir(root) or os.listdir(root)):
@@ -338,15 +346,17 @@ def make_synthetic_faces(root: str,
             f'make_synthetic_faces: {root!r} exists and is not an empty '
             'folder; choose a new root (nothing is overwritten)')
 
-    identities = [FaceIdentity.sample(_rng(seed, _IDENTITY_STREAM, i))
-                  for i in range(num_train_ids + num_test_ids)]
+    identities = [
+        FaceIdentity.sample(_rng(seed, _IDENTITY_STREAM, i))
+        for i in range(num_train_ids + num_test_ids)
+    ]
     for i in range(num_train_ids):
         name = f'id_{i + 1:04d}'
         for k in range(images_per_train_id):
             img = render_face(identities[i], _rng(seed, _TRAIN_STREAM, i, k),
                               image_size)
-            _write(osp.join(root, 'train', name, f'{name}_{k + 1:04d}.jpg'),
-                   img)
+            _write(
+                osp.join(root, 'train', name, f'{name}_{k + 1:04d}.jpg'), img)
 
     lfw_root = osp.join(root, 'lfw')
     pose_root = osp.join(root, 'pose_pairs')
@@ -356,15 +366,16 @@ def make_synthetic_faces(root: str,
         for k in range(images_per_test_id):
             img = render_face(identity, _rng(seed, _TEST_STREAM, i, k),
                               image_size)
-            _write(osp.join(lfw_root, names[i],
-                            f'{names[i]}_{k + 1:04d}.jpg'), img)
-        for k, (kind, yaw) in enumerate((('frontal', 0.0),
-                                         ('profile', None))):
+            _write(
+                osp.join(lfw_root, names[i], f'{names[i]}_{k + 1:04d}.jpg'),
+                img)
+        for k, (kind, yaw) in enumerate((('frontal', 0.0), ('profile', None))):
             rng = _rng(seed, _POSE_STREAM, i, k)
             if yaw is None:
                 yaw = float(rng.choice([-1, 1]) * rng.uniform(0.7, 0.95))
-            _write(osp.join(pose_root, 'images', names[i], f'{kind}_01.jpg'),
-                   render_face(identity, rng, image_size, yaw=yaw))
+            _write(
+                osp.join(pose_root, 'images', names[i], f'{kind}_01.jpg'),
+                render_face(identity, rng, image_size, yaw=yaw))
 
     rng = _rng(seed, _PAIR_STREAM, 0)
     lfw_lines = [f'{num_folds}\t{pairs_per_fold}']
@@ -375,9 +386,8 @@ def make_synthetic_faces(root: str,
             person = int(rng.choice(members))
             k1, k2 = rng.choice(images_per_test_id, 2, replace=False) + 1
             lfw_lines.append(f'{names[person]}\t{k1}\t{k2}')
-            pose_lines.append(
-                f'images/{names[person]}/frontal_01.jpg '
-                f'images/{names[person]}/profile_01.jpg 1')
+            pose_lines.append(f'images/{names[person]}/frontal_01.jpg '
+                              f'images/{names[person]}/profile_01.jpg 1')
         for _ in range(pairs_per_fold):
             a, b = (int(x) for x in rng.choice(members, 2, replace=False))
             k1, k2 = rng.integers(1, images_per_test_id + 1, 2)

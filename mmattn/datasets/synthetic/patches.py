@@ -60,16 +60,17 @@ def render_texture(rng: np.random.Generator,
                    size: int = _TEXTURE_SIZE) -> np.ndarray:
     """A random surface texture, (size, size) float32 in [0, 1]."""
     coarse = rng.normal(size=(int(rng.integers(3, 7)), ) * 2)
-    tex = cv2.resize(coarse.astype(np.float32), (size, size),
-                     interpolation=cv2.INTER_CUBIC)
+    tex = cv2.resize(
+        coarse.astype(np.float32), (size, size), interpolation=cv2.INTER_CUBIC)
     yy, xx = np.mgrid[0:size, 0:size].astype(np.float32) / size
     for _ in range(int(rng.integers(1, 4))):
         angle = rng.uniform(0, np.pi)
         freq = rng.uniform(2.0, 9.0)
         phase = rng.uniform(0, 2 * np.pi)
-        tex += rng.uniform(0.3, 1.0) * np.sin(
-            2 * np.pi * freq * (np.cos(angle) * xx + np.sin(angle) * yy) +
-            phase)
+        tex += rng.uniform(
+            0.3,
+            1.0) * np.sin(2 * np.pi * freq *
+                          (np.cos(angle) * xx + np.sin(angle) * yy) + phase)
     canvas = np.zeros((size, size), np.float32)
     for _ in range(int(rng.integers(2, 6))):
         center = tuple(int(v) for v in rng.integers(0, size, 2))
@@ -86,14 +87,15 @@ def render_texture(rng: np.random.Generator,
     return tex / max(float(tex.max()), 1e-6)
 
 
-def render_view(texture: np.ndarray,
-                rng: np.random.Generator,
-                out_size: int,
-                geometric: float = 1.0,
-                photometric: float = 1.0,
-                base_affine: np.ndarray = None,
-                base_photo: Tuple[float, float, float] = (1.0, 0.0, 1.0)
-                ) -> np.ndarray:
+def render_view(
+    texture: np.ndarray,
+    rng: np.random.Generator,
+    out_size: int,
+    geometric: float = 1.0,
+    photometric: float = 1.0,
+    base_affine: np.ndarray = None,
+    base_photo: Tuple[float, float, float] = (1.0, 0.0, 1.0)
+) -> np.ndarray:
     """One uint8 (out_size, out_size) view of a texture.
 
     Args:
@@ -123,8 +125,10 @@ def render_view(texture: np.ndarray,
     c_dst = np.array([out_size / 2.0, out_size / 2.0])
     matrix = np.hstack([linear, (c_dst + shift - linear @ c_src)[:, None]])
     view = cv2.warpAffine(
-        texture, matrix.astype(np.float32), (out_size, out_size),
-        flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+        texture,
+        matrix.astype(np.float32), (out_size, out_size),
+        flags=cv2.INTER_LINEAR,
+        borderMode=cv2.BORDER_REFLECT)
     gain, bias, gamma = base_photo
     gain *= np.exp(rng.normal(0, 0.15 * photometric))
     bias += rng.normal(0, 0.05 * photometric)
@@ -179,8 +183,7 @@ def write_brown_sequence(folder: str,
         for view in range(count):
             view_rng = np.random.default_rng(
                 (seed, _VIEW_STREAM, sequence_index, point, view))
-            patches.append(
-                render_view(texture, view_rng, RELEASE_PATCH_SIZE))
+            patches.append(render_view(texture, view_rng, RELEASE_PATCH_SIZE))
             point_ids.append(point)
     size = RELEASE_PATCH_SIZE
     grid = 1024 // size
@@ -266,16 +269,17 @@ def write_hpatches_sequence(folder: str, num_patches: int, seed: int,
         cv2.imwrite(osp.join(folder, f'{name}.png'), np.concatenate(stack))
 
 
-def make_synthetic_patches(
-        root: str,
-        brown_sequences: Sequence[str] = ('liberty', 'notredame',
-                                          'yosemite'),
-        num_points: int = 1000,
-        patches_per_point: Union[int, Sequence[int]] = (2, 4),
-        num_test_pairs: int = 2000,
-        num_hpatches_sequences: int = 8,
-        hpatches_patches_per_sequence: int = 100,
-        seed: int = 0) -> Dict[str, Dict]:
+def make_synthetic_patches(root: str,
+                           brown_sequences: Sequence[str] = ('liberty',
+                                                             'notredame',
+                                                             'yosemite'),
+                           num_points: int = 1000,
+                           patches_per_point: Union[int,
+                                                    Sequence[int]] = (2, 4),
+                           num_test_pairs: int = 2000,
+                           num_hpatches_sequences: int = 8,
+                           hpatches_patches_per_sequence: int = 100,
+                           seed: int = 0) -> Dict[str, Dict]:
     """Write synthetic Brown sequences and an hpatches-release folder.
 
     The defaults are :data:`DEMO_PATCHES_PRESET`;
@@ -320,12 +324,15 @@ def make_synthetic_patches(
     summary = dict(brown={}, hpatches=[])
     for index, name in enumerate(brown_sequences):
         summary['brown'][name] = write_brown_sequence(
-            osp.join(root, 'brown', name), num_points, patches_per_point,
-            num_test_pairs, seed, sequence_index=index)
+            osp.join(root, 'brown', name),
+            num_points,
+            patches_per_point,
+            num_test_pairs,
+            seed,
+            sequence_index=index)
     for index in range(num_hpatches_sequences):
         name = f"{'i' if index % 2 == 0 else 'v'}_synthetic{index:02d}"
         write_hpatches_sequence(
-            osp.join(root, 'hpatches-release', name), hp_patches, seed,
-            index)
+            osp.join(root, 'hpatches-release', name), hp_patches, seed, index)
         summary['hpatches'].append(name)
     return summary

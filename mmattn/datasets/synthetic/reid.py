@@ -79,28 +79,31 @@ _NUM_SEQUENCES = 6  # Market-1501 has sequences s1..s6 per camera.
 
 # Clothing colours (BGR). Several pairs are deliberately close (navy / blue,
 # red / dark red, beige / white ...) so colour alone is not a perfect key.
-_CLOTH_PALETTE = np.array([
-    (25, 25, 25),      # black
-    (235, 235, 235),   # white
-    (128, 128, 128),   # grey
-    (70, 70, 70),      # charcoal
-    (40, 40, 200),     # red
-    (30, 20, 120),     # dark red
-    (200, 90, 30),     # blue
-    (90, 30, 20),      # navy
-    (230, 180, 120),   # light blue
-    (60, 160, 40),     # green
-    (30, 80, 20),      # dark green
-    (40, 210, 230),    # yellow
-    (30, 130, 240),    # orange
-    (140, 40, 120),    # purple
-    (180, 130, 240),   # pink
-    (40, 70, 120),     # brown
-    (150, 190, 210),   # beige
-    (150, 140, 20),    # teal
-], dtype=np.float32)
+_CLOTH_PALETTE = np.array(
+    [
+        (25, 25, 25),  # black
+        (235, 235, 235),  # white
+        (128, 128, 128),  # grey
+        (70, 70, 70),  # charcoal
+        (40, 40, 200),  # red
+        (30, 20, 120),  # dark red
+        (200, 90, 30),  # blue
+        (90, 30, 20),  # navy
+        (230, 180, 120),  # light blue
+        (60, 160, 40),  # green
+        (30, 80, 20),  # dark green
+        (40, 210, 230),  # yellow
+        (30, 130, 240),  # orange
+        (140, 40, 120),  # purple
+        (180, 130, 240),  # pink
+        (40, 70, 120),  # brown
+        (150, 190, 210),  # beige
+        (150, 140, 20),  # teal
+    ],
+    dtype=np.float32)
 _SKIN_TONES = np.array([(190, 210, 240), (150, 180, 225), (110, 150, 200),
-                        (70, 100, 150), (50, 70, 110)], dtype=np.float32)
+                        (70, 100, 150), (50, 70, 110)],
+                       dtype=np.float32)
 _HAIR_COLOURS = np.array([(20, 20, 20), (30, 45, 70), (40, 80, 130),
                           (100, 170, 210), (150, 150, 150), (30, 50, 140)],
                          dtype=np.float32)
@@ -223,8 +226,8 @@ class CameraStyle:
             scale=float(rng.uniform(0.78, 0.92)),
             occlusion_prob=float(rng.uniform(0.05, 0.3)),
             blur=float(rng.choice([0.0, 0.0, 0.5, 0.9])),
-            noise_field=rng.standard_normal(background.shape,
-                                            dtype=np.float32) *
+            noise_field=rng.standard_normal(
+                background.shape, dtype=np.float32) *
             np.float32(rng.uniform(2, 8)))
 
 
@@ -270,9 +273,10 @@ def _render_background(rng: np.random.Generator,
         img[:] = (1 - ramp) * np.array(top) + ramp * np.array(bottom)
         for _ in range(int(rng.integers(3, 9))):
             x, y = int(rng.integers(w)), int(rng.integers(h))
-            cv2.ellipse(img, (x, y), (int(rng.integers(4, w // 8)),
-                                      int(rng.integers(3, h // 10))), 0, 0,
-                        360, _muted(rng), -1)
+            cv2.ellipse(
+                img, (x, y),
+                (int(rng.integers(4, w // 8)), int(rng.integers(3, h // 10))),
+                0, 0, 360, _muted(rng), -1)
     img += rng.standard_normal(img.shape, dtype=np.float32) * 6
     return np.clip(img, 0, 255)
 
@@ -385,8 +389,9 @@ def _draw_person(layer: _Layer, app: PersonAppearance, cx: float, top: float,
         colour_low = app.lower if app.lower_style == 'trousers' else app.skin
         layer.line(hip, knee, colour_top, leg_t)
         layer.line(knee, foot, colour_low, leg_t * 0.9)
-        layer.ellipse((foot[0] + facing * (0.02 * s if view == 'side' else 0),
-                       foot[1]), (leg_t * 0.75, leg_t * 0.4), app.shoes)
+        layer.ellipse(
+            (foot[0] + facing * (0.02 * s if view == 'side' else 0), foot[1]),
+            (leg_t * 0.75, leg_t * 0.4), app.shoes)
     if app.lower_style == 'skirt':
         skirt_y = hip_y + 0.22 * s
         layer.poly([(cx - hip_w, hip_y - 0.02 * s),
@@ -464,8 +469,10 @@ def _draw_person(layer: _Layer, app: PersonAppearance, cx: float, top: float,
                    head_r * 0.3)
 
 
-def render_person_image(app: Optional[PersonAppearance], camera: CameraStyle,
-                        rng: np.random.Generator, image_size: Tuple[int, int],
+def render_person_image(app: Optional[PersonAppearance],
+                        camera: CameraStyle,
+                        rng: np.random.Generator,
+                        image_size: Tuple[int, int],
                         framing: str = 'normal') -> np.ndarray:
     """Render one camera image of a person.
 
@@ -508,9 +515,15 @@ def render_person_image(app: Optional[PersonAppearance], camera: CameraStyle,
             top -= rng.uniform(0.1, 0.7) * size
             cx += rng.uniform(-0.5, 0.5) * w * ss
         view = _VIEWS[rng.choice(3, p=(0.4, 0.35, 0.25))]
-        _draw_person(layer, app, cx, top, size, view,
-                     phase=rng.uniform(0, 2 * math.pi),
-                     facing=int(rng.choice([-1, 1])))
+        _draw_person(
+            layer,
+            app,
+            cx,
+            top,
+            size,
+            view,
+            phase=rng.uniform(0, 2 * math.pi),
+            facing=int(rng.choice([-1, 1])))
         person = cv2.resize(layer.img, (w, h), interpolation=cv2.INTER_AREA)
         alpha = cv2.resize(layer.mask, (w, h), interpolation=cv2.INTER_AREA)
         # Viewpoint jitter: small rotation, scale, shear and shift.
@@ -529,8 +542,9 @@ def render_person_image(app: Optional[PersonAppearance], camera: CameraStyle,
         _occlude(img, rng)
 
     # Illumination: tone curve, colour cast, side light, per-image flicker.
-    light = np.linspace(1 - camera.side_light, 1 + camera.side_light, w,
-                        dtype=np.float32)[None, :, None]
+    light = np.linspace(
+        1 - camera.side_light, 1 + camera.side_light, w,
+        dtype=np.float32)[None, :, None]
     gain = camera.gain * rng.uniform(0.9, 1.1) * rng.uniform(0.96, 1.04, 3)
     img = np.clip(img, 0, 255) * (1 / 255)
     img = 255 * np.power(img, camera.gamma, dtype=np.float32)
@@ -618,7 +632,10 @@ class _NameBook:
             names.append(self.single(rng, pid, cam, seq, frame))
         return names
 
-    def single(self, rng: np.random.Generator, pid: int, cam: int,
+    def single(self,
+               rng: np.random.Generator,
+               pid: int,
+               cam: int,
                seq: Optional[int] = None,
                frame: Optional[int] = None) -> str:
         seq = seq or int(rng.integers(1, _NUM_SEQUENCES + 1))
@@ -699,8 +716,7 @@ def make_synthetic_reid(root: str,
             or len(cameras_per_id) != 2):
         raise TypeError('make_synthetic_reid: cameras_per_id must be an int '
                         f'or a (min, max) pair, got {cameras_per_id!r}')
-    cam_lo = _check_int('cameras_per_id[0]', cameras_per_id[0], 2,
-                        num_cameras)
+    cam_lo = _check_int('cameras_per_id[0]', cameras_per_id[0], 2, num_cameras)
     cam_hi = _check_int('cameras_per_id[1]', cameras_per_id[1], cam_lo,
                         num_cameras)
     per_cam = _check_int('images_per_id_per_camera', images_per_id_per_camera,
@@ -729,15 +745,21 @@ def make_synthetic_reid(root: str,
     train_pids = sorted(int(p) for p in pids[:num_train_ids])
     test_pids = sorted(int(p) for p in pids[num_train_ids:])
     names = _NameBook()
-    counts = dict(train_ids=num_train_ids, train_images=0,
-                  test_ids=num_test_ids, query_images=0, gallery_images=0,
-                  distractor_images=0, junk_images=0, cameras=num_cameras)
+    counts = dict(
+        train_ids=num_train_ids,
+        train_images=0,
+        test_ids=num_test_ids,
+        query_images=0,
+        gallery_images=0,
+        distractor_images=0,
+        junk_images=0,
+        cameras=num_cameras)
     image_index = 0
 
     def write(split: str, name: str, img: np.ndarray):
         path = osp.join(root, SPLIT_DIRS[split], name)
-        if not cv2.imwrite(path, img, [cv2.IMWRITE_JPEG_QUALITY,
-                                       _JPEG_QUALITY]):
+        if not cv2.imwrite(path, img,
+                           [cv2.IMWRITE_JPEG_QUALITY, _JPEG_QUALITY]):
             raise OSError(f'make_synthetic_reid: could not write {path!r}')
 
     train_set = set(train_pids)
@@ -768,9 +790,9 @@ def make_synthetic_reid(root: str,
 
     # Distractors (0000): people outside every split, badly framed, and
     # empty scenes; junk (-1): fragments Market's protocol ignores.
-    for kind, pid, count, stream in (
-            ('distractor', 0, num_distractors, _DISTRACTOR_STREAM),
-            ('junk', -1, num_junk, _JUNK_STREAM)):
+    for kind, pid, count, stream in (('distractor', 0, num_distractors,
+                                      _DISTRACTOR_STREAM),
+                                     ('junk', -1, num_junk, _JUNK_STREAM)):
         for i in range(count):
             rng = np.random.default_rng((seed, stream, i))
             cam = int(rng.integers(num_cameras))

@@ -17,24 +17,23 @@ def describe_architecture(arch: dict) -> List[str]:
         stats = entry['stats']
         before = stats.get('num_windows_before')
         windows = ' '.join(f'[{s},{s + l})' for s, l in entry['windows'])
-        lines.append(
-            f'DA {path}: C={entry["in_channels"]} '
-            f'sum_length={stats["sum_length"]} '
-            f'M->T={before if before is not None else "-"}->'
-            f'{stats["num_windows_after"]} windows {windows}')
+        lines.append(f'DA {path}: C={entry["in_channels"]} '
+                     f'sum_length={stats["sum_length"]} '
+                     f'M->T={before if before is not None else "-"}->'
+                     f'{stats["num_windows_after"]} windows {windows}')
     if arch.get('hoga'):
         hoga = arch['hoga']
         ops = ', '.join(f'{op}({src}->{tgt})'
                         for op, src, tgt in hoga['genotype']['edges'])
         lines.append(f'HOGA genotype ({len(hoga["modules"])} modules): {ops}')
-        for row, (op, src, tgt) in zip(hoga.get('edge_weights', []),
-                                       hoga['genotype']['edges']):
+        for row, (op, src, tgt) in zip(
+                hoga.get('edge_weights', []), hoga['genotype']['edges']):
             weights = ' '.join(f'{w:.3f}' for w in row)
             lines.append(f'  edge {src}->{tgt} softmax(alpha): {weights}')
     for path, entry in arch['fbnetv2'].items():
-        widths = ' | '.join(
-            ' '.join(f'{b["out_channels"]}x{b["expand_ratio"]:g}'
-                     for b in stage) for stage in entry['arch']['stages'])
+        widths = ' | '.join(' '.join(
+            f'{b["out_channels"]}x{b["expand_ratio"]:g}' for b in stage)
+                            for stage in entry['arch']['stages'])
         flops = entry.get('flops')
         lines.append(f'FBNetV2 {path}: (width x expansion) {widths}' + (
             f'; {flops / 1e6:.2f} MFLOPs' if flops is not None else ''))
@@ -58,8 +57,9 @@ def architecture_scalars(arch: dict) -> Dict[str, float]:
             'num_windows_after']
     hoga = arch.get('hoga') or {}
     for index, (row, (_, src, tgt)) in enumerate(
-            zip(hoga.get('edge_weights', []), hoga.get('genotype', {}).get(
-                'edges', []))):
+            zip(
+                hoga.get('edge_weights', []),
+                hoga.get('genotype', {}).get('edges', []))):
         for primitive, weight in zip(hoga['primitives'], row):
             scalars[f'arch/hoga/edge{index}_{src}-{tgt}/{primitive}'] = \
                 float(weight)
@@ -95,8 +95,8 @@ class ArchitectureLoggerHook(Hook):
     priority = 'LOW'
 
     def __init__(self, interval: int = 1, draw_windows: bool = True):
-        if isinstance(interval, bool) or not isinstance(
-                interval, int) or interval < 1:
+        if isinstance(interval,
+                      bool) or not isinstance(interval, int) or interval < 1:
             raise ValueError('ArchitectureLoggerHook: interval must be a '
                              f'positive int, got {interval!r}')
         self.interval = interval
@@ -142,8 +142,7 @@ class ExportArchitectureHook(Hook):
 
     priority = 'LOW'
 
-    def __init__(self, out_file: str = 'architecture.json',
-                 interval: int = 0):
+    def __init__(self, out_file: str = 'architecture.json', interval: int = 0):
         if not isinstance(out_file, str) or not out_file.endswith('.json'):
             raise ValueError('ExportArchitectureHook: out_file must be a '
                              f'.json file name, got {out_file!r}')

@@ -98,7 +98,9 @@ class FreezeModulesHook(Hook):
     def before_train_epoch(self, runner) -> None:
         self._set(runner, runner.epoch < self.epochs)
 
-    def before_train_iter(self, runner, batch_idx: int,
+    def before_train_iter(self,
+                          runner,
+                          batch_idx: int,
                           data_batch=None) -> None:
         # The train loop calls model.train() at every epoch start, after
         # before_train_epoch: put the frozen BatchNorms back in eval mode.

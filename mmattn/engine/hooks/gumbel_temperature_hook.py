@@ -57,8 +57,8 @@ class GumbelTemperatureHook(Hook):
                 value = getattr(module, name, None)
                 # Numbers only: a parameter or sub-module of that name is not
                 # a temperature.
-                if isinstance(value, (int, float)) and not isinstance(
-                        value, bool):
+                if isinstance(value,
+                              (int, float)) and not isinstance(value, bool):
                     setattr(module, name, tau)
                     count += 1
         return count

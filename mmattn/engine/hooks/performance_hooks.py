@@ -13,8 +13,7 @@ def to_channels_last(module: nn.Module, args, output):
     returns into ``torch.channels_last`` (NHWC) memory format."""
     inputs = output.get('inputs') if isinstance(output, dict) else None
     if isinstance(inputs, torch.Tensor) and inputs.dim() == 4:
-        output['inputs'] = inputs.contiguous(
-            memory_format=torch.channels_last)
+        output['inputs'] = inputs.contiguous(memory_format=torch.channels_last)
     return output
 
 
@@ -48,8 +47,9 @@ class ChannelsLastHook(Hook):
         if not getattr(preprocessor, '_channels_last_hooked', False):
             preprocessor.register_forward_hook(to_channels_last)
             preprocessor._channels_last_hooked = True
-        print_log('channels_last: model and input batches use NHWC memory',
-                  logger='current')
+        print_log(
+            'channels_last: model and input batches use NHWC memory',
+            logger='current')
 
 
 @HOOKS.register_module()
@@ -70,4 +70,5 @@ class SyncBatchNormCheckHook(Hook):
             isinstance(m, nn.modules.batchnorm._BatchNorm) for m in modules)
         print_log(
             f'--sync-bn: {synced} of {norms} BatchNorm layers are '
-            'SyncBatchNorm', logger='current')
+            'SyncBatchNorm',
+            logger='current')

@@ -45,11 +45,17 @@ class EvalProgressBarHook(Hook):
     def before_test_epoch(self, runner) -> None:
         self._start(runner, getattr(runner.test_loop, 'dataloader', None))
 
-    def after_val_iter(self, runner, batch_idx, data_batch=None,
+    def after_val_iter(self,
+                       runner,
+                       batch_idx,
+                       data_batch=None,
                        outputs=None) -> None:
         self._advance(runner, batch_idx, data_batch, outputs)
 
-    def after_test_iter(self, runner, batch_idx, data_batch=None,
+    def after_test_iter(self,
+                        runner,
+                        batch_idx,
+                        data_batch=None,
                         outputs=None) -> None:
         self._advance(runner, batch_idx, data_batch, outputs)
 
@@ -68,7 +74,8 @@ class EvalProgressBarHook(Hook):
         sampler = getattr(dataloader, 'sampler', None)
         total = len(sampler) if isinstance(sampler, Sized) else 0
         self._bar = ProgressBar(
-            total, bar_width=self.bar_width,
+            total,
+            bar_width=self.bar_width,
             file=self.file if self.file is not None else sys.stdout)
 
     def _advance(self, runner, batch_idx, data_batch, outputs) -> None:

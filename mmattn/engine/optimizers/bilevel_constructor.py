@@ -41,14 +41,15 @@ class BilevelOptimWrapperConstructor:
             ``paramwise_cfg`` inside each part instead.
     """
 
-    def __init__(self, optim_wrapper_cfg: dict,
+    def __init__(self,
+                 optim_wrapper_cfg: dict,
                  paramwise_cfg: Optional[dict] = None):
         if paramwise_cfg is not None:
             raise ValueError(
                 'BilevelOptimWrapperConstructor: put paramwise_cfg inside '
                 'optim_wrapper.weights / optim_wrapper.architecture')
-        if not isinstance(optim_wrapper_cfg, dict) or set(
-                optim_wrapper_cfg) != set(_PARTS):
+        if not isinstance(optim_wrapper_cfg,
+                          dict) or set(optim_wrapper_cfg) != set(_PARTS):
             raise ValueError(
                 'BilevelOptimWrapperConstructor: optim_wrapper must hold '
                 f'exactly the keys {_PARTS} (plus constructor), got '
@@ -84,7 +85,8 @@ class BilevelOptimWrapperConstructor:
         first_arg = next(iter(inspect.signature(optimizer_type).parameters))
         optimizer_cfg[first_arg] = groups
         optimizer = OPTIMIZERS.build(optimizer_cfg)
-        return OPTIM_WRAPPERS.build(cfg, default_args=dict(optimizer=optimizer))
+        return OPTIM_WRAPPERS.build(
+            cfg, default_args=dict(optimizer=optimizer))
 
     def __call__(self, model: nn.Module) -> OptimWrapperDict:
         if hasattr(model, 'module'):
@@ -95,8 +97,10 @@ class BilevelOptimWrapperConstructor:
                 'BilevelOptimWrapperConstructor: the model has no '
                 'architecture parameters (modules with arch_parameters())')
         arch_ids = {id(p) for p in arch}
-        weights = [p for p in model.parameters()
-                   if p.requires_grad and id(p) not in arch_ids]
+        weights = [
+            p for p in model.parameters()
+            if p.requires_grad and id(p) not in arch_ids
+        ]
         return OptimWrapperDict(
             weights=self._build_part(model, self.optim_wrapper_cfg['weights'],
                                      weights),

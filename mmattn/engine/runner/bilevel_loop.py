@@ -19,11 +19,13 @@ def dataset_labels(dataset) -> List[int]:
         return [int(v) for v in dataset.get_identities()]
     if hasattr(dataset, 'get_gt_labels'):
         return [int(v) for v in dataset.get_gt_labels()]
-    return [int(dataset.get_data_info(i)['gt_label'])
-            for i in range(len(dataset))]
+    return [
+        int(dataset.get_data_info(i)['gt_label']) for i in range(len(dataset))
+    ]
 
 
-def stratified_split(labels: Sequence[int], ratio: float,
+def stratified_split(labels: Sequence[int],
+                     ratio: float,
                      seed: int = 0) -> Tuple[List[int], List[int]]:
     """Split sample indices per class into A (``ratio``) and B (the rest).
 
@@ -59,7 +61,8 @@ def stratified_split(labels: Sequence[int], ratio: float,
     if shared:
         print_log(
             f'stratified split: {len(shared)} classes have one sample, '
-            'which is used in both train_A and train_B', logger='current')
+            'which is used in both train_A and train_B',
+            logger='current')
     return sorted(part_a), sorted(part_b)
 
 
@@ -76,7 +79,9 @@ class DatasetSubset:
         labels (Sequence[int], optional): Labels of the whole dataset.
     """
 
-    def __init__(self, dataset, indices: Sequence[int],
+    def __init__(self,
+                 dataset,
+                 indices: Sequence[int],
                  labels: Optional[Sequence[int]] = None):
         self.dataset = dataset
         self.indices = list(indices)
@@ -237,10 +242,12 @@ class BilevelEpochBasedTrainLoop(EpochBasedTrainLoop):
         diff_rank_seed = runner._randomness_cfg.get('diff_rank_seed', False)
         loader_a = runner.build_dataloader(
             dict(cfg, dataset=DatasetSubset(dataset, indices_a, labels)),
-            seed=seed, diff_rank_seed=diff_rank_seed)
+            seed=seed,
+            diff_rank_seed=diff_rank_seed)
         loader_b = runner.build_dataloader(
             dict(cfg_b, dataset=DatasetSubset(dataset, indices_b, labels)),
-            seed=seed, diff_rank_seed=diff_rank_seed)
+            seed=seed,
+            diff_rank_seed=diff_rank_seed)
         self.split_indices = (indices_a, indices_b)
         combined = BilevelDataLoader(loader_a, loader_b, schedule, dataset)
         super().__init__(

@@ -307,8 +307,8 @@ def _dense_bins(dist: Tensor, thresholds: Tensor, lo: Tensor,
     # the bucket of the larger distances; inf thresholds go to B + 2.
     # Clamped: a range of a denormal width (nearly collapsed features give
     # hi - lo = 1e-45) overflows to inf, and (lo - lo) * inf is NaN.
-    scale = ((num_buckets - 2) / (hi - lo)).clamp_(
-        max=torch.finfo(dist.dtype).max).unsqueeze(1)
+    scale = ((num_buckets - 2) /
+             (hi - lo)).clamp_(max=torch.finfo(dist.dtype).max).unsqueeze(1)
     lo = lo.unsqueeze(1)
 
     def bucket(x, top):

@@ -50,8 +50,8 @@ class DumpFeatures(BaseMetric):
                     f'{FEATURE_KEYS}; --out needs a feature-extracting model')
             self.results.append(
                 (sample[key].float().cpu().numpy().reshape(-1),
-                 _first_int(sample.get('gt_label'), -1),
-                 _first_int(sample.get('camera_id'), -1),
+                 _first_int(sample.get('gt_label'),
+                            -1), _first_int(sample.get('camera_id'), -1),
                  bool(sample.get('is_query', False))))
 
     def compute_metrics(self, results: list) -> dict:

@@ -10,7 +10,8 @@ from mmengine.structures import BaseDataElement
 from mmattn.registry import METRICS
 
 
-def fpr_at_recall(distances: np.ndarray, is_match: np.ndarray,
+def fpr_at_recall(distances: np.ndarray,
+                  is_match: np.ndarray,
                   recall: float = 0.95) -> float:
     """False-positive rate at the first threshold reaching ``recall``.
 

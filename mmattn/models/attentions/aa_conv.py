@@ -45,8 +45,7 @@ def relative_logits_1d(query: torch.Tensor,
     offsets = torch.arange(width, device=query.device)
     index = offsets[None, :] - offsets[:, None] + width - 1  # (W, W)
     logits = query @ embedding.t()  # (B, N, H, W, 2W - 1)
-    return logits.gather(
-        -1, index.expand(*logits.shape[:-1], width))
+    return logits.gather(-1, index.expand(*logits.shape[:-1], width))
 
 
 @MODELS.register_module()
@@ -86,10 +85,10 @@ class AttentionAugmentedConv2d(BaseModule):
                  init_cfg: Optional[dict] = None):
         super().__init__(init_cfg=init_cfg)
         name = type(self).__name__
-        for key, value in (('in_channels', in_channels),
-                           ('out_channels', out_channels),
-                           ('kernel_size', kernel_size),
-                           ('num_heads', num_heads)):
+        for key, value in (('in_channels', in_channels), ('out_channels',
+                                                          out_channels),
+                           ('kernel_size', kernel_size), ('num_heads',
+                                                          num_heads)):
             _check_positive_int(f'{name}: {key}', value)
         if stride not in (1, 2):
             raise ValueError(f'{name}: stride must be 1 or 2, got {stride!r}')
@@ -122,19 +121,22 @@ class AttentionAugmentedConv2d(BaseModule):
         self.key_channels = key_channels
         self.value_channels = value_channels
         self.spatial_size = spatial_size
-        self.conv = nn.Conv2d(in_channels, out_channels - value_channels,
-                              kernel_size, stride=stride,
-                              padding=kernel_size // 2, bias=False)
-        self.qkv = nn.Conv2d(in_channels, 2 * key_channels + value_channels,
-                             1)
+        self.conv = nn.Conv2d(
+            in_channels,
+            out_channels - value_channels,
+            kernel_size,
+            stride=stride,
+            padding=kernel_size // 2,
+            bias=False)
+        self.qkv = nn.Conv2d(in_channels, 2 * key_channels + value_channels, 1)
         self.attn_out = nn.Conv2d(value_channels, value_channels, 1)
         head_keys = key_channels // num_heads
         if relative:
             h, w = spatial_size
-            self.rel_h = nn.Parameter(torch.randn(2 * h - 1, head_keys) *
-                                      head_keys**-0.5)
-            self.rel_w = nn.Parameter(torch.randn(2 * w - 1, head_keys) *
-                                      head_keys**-0.5)
+            self.rel_h = nn.Parameter(
+                torch.randn(2 * h - 1, head_keys) * head_keys**-0.5)
+            self.rel_w = nn.Parameter(
+                torch.randn(2 * w - 1, head_keys) * head_keys**-0.5)
         else:
             self.rel_h = self.rel_w = None
 
@@ -148,8 +150,7 @@ class AttentionAugmentedConv2d(BaseModule):
         n = self.num_heads
         dk, dv = self.key_channels // n, self.value_channels // n
         q, k, v = self.qkv(x).split(
-            [self.key_channels, self.key_channels, self.value_channels],
-            dim=1)
+            [self.key_channels, self.key_channels, self.value_channels], dim=1)
         q = q.reshape(b, n, dk, h * w).transpose(2, 3) * dk**-0.5
         k = k.reshape(b, n, dk, h * w).transpose(2, 3)
         v = v.reshape(b, n, dv, h * w).transpose(2, 3)
@@ -191,13 +192,16 @@ class AttentionAugmentedConv2d(BaseModule):
                              f'replaced, got {conv!r}')
         for key, value in (('in_channels', conv.in_channels),
                            ('out_channels', conv.out_channels),
-                           ('kernel_size', conv.kernel_size[0]),
-                           ('stride', conv.stride[0])):
+                           ('kernel_size',
+                            conv.kernel_size[0]), ('stride', conv.stride[0])):
             given = kwargs.pop(key, None)
             if given is not None and given != value:
                 raise ValueError(f'{name}: {key}={given} disagrees with the '
                                  f'replaced conv ({value})')
-        module = cls(conv.in_channels, conv.out_channels,
-                     kernel_size=conv.kernel_size[0], stride=conv.stride[0],
-                     **kwargs)
+        module = cls(
+            conv.in_channels,
+            conv.out_channels,
+            kernel_size=conv.kernel_size[0],
+            stride=conv.stride[0],
+            **kwargs)
         return module.to(device=conv.weight.device, dtype=conv.weight.dtype)

@@ -29,7 +29,10 @@ class ChannelGate(BaseModule):
         x: (B, C, H, W) -> (B, C, H, W).
     """
 
-    def __init__(self, in_channels, reduction=16, min_channels=1,
+    def __init__(self,
+                 in_channels,
+                 reduction=16,
+                 min_channels=1,
                  init_cfg=None):
         super().__init__(init_cfg=init_cfg)
         _check_positive_int('in_channels', in_channels)
@@ -85,12 +88,20 @@ class SpatialGate(BaseModule):
         if separable:
             self.conv = nn.Sequential(
                 nn.Conv2d(
-                    2, 2, kernel_size, padding=padding, dilation=dilation,
-                    groups=2, bias=False),
-                nn.Conv2d(2, 1, 1, bias=bias))
+                    2,
+                    2,
+                    kernel_size,
+                    padding=padding,
+                    dilation=dilation,
+                    groups=2,
+                    bias=False), nn.Conv2d(2, 1, 1, bias=bias))
         else:
             self.conv = nn.Conv2d(
-                2, 1, kernel_size, padding=padding, dilation=dilation,
+                2,
+                1,
+                kernel_size,
+                padding=padding,
+                dilation=dilation,
                 bias=bias)
         self.norm = nn.Identity() if norm_cfg is None else build_norm_layer(
             norm_cfg, 1)[1]

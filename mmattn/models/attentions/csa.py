@@ -89,8 +89,7 @@ class CompressedSelfAttention(BaseModule):
             raise ValueError(
                 f'CompressedSelfAttention: expected {self.in_channels} input '
                 f'channels, got {c}')
-        logits = self.base_conv(x).view(b, self.groups, self.num_bases,
-                                        h * w)
+        logits = self.base_conv(x).view(b, self.groups, self.num_bases, h * w)
         base_maps = logits.softmax(dim=-1)
         weights = logits.softmax(dim=2)
         values = self.value_conv(x).view(b, self.groups, c // self.groups,

@@ -83,9 +83,8 @@ def merge_windows(windows, num_channels):
 
 
 def _as_int_window(window, num_channels):
-    if (not isinstance(window, (list, tuple)) or len(window) != 2
-            or not all(isinstance(v, int) and not isinstance(v, bool)
-                       for v in window)):
+    if (not isinstance(window, (list, tuple)) or len(window) != 2 or not all(
+            isinstance(v, int) and not isinstance(v, bool) for v in window)):
         raise ValueError('a window must be a (start, length) pair of ints, '
                          f'got {window!r}')
     start, length = window
@@ -125,8 +124,9 @@ def _split_integer(value):
     carry = torch.floor(value)
     frac = value - carry
     overflow = frac >= 1
-    return carry.long() + overflow.long(), torch.where(
-        overflow, torch.zeros_like(frac), frac)
+    return carry.long() + overflow.long(), torch.where(overflow,
+                                                       torch.zeros_like(frac),
+                                                       frac)
 
 
 @MODELS.register_module()
@@ -177,8 +177,9 @@ class ChannelWindowAttention(BaseModule):
                  norm_cfg=dict(type='BN'),
                  init_cfg=None):
         super().__init__(init_cfg=init_cfg)
-        if isinstance(in_channels, bool) or not isinstance(
-                in_channels, int) or in_channels < 2:
+        if isinstance(
+                in_channels,
+                bool) or not isinstance(in_channels, int) or in_channels < 2:
             raise ValueError(
                 f'in_channels must be an int >= 2, got {in_channels!r}')
         if interpolation not in ('affinity', 'feature'):
@@ -203,7 +204,10 @@ class ChannelWindowAttention(BaseModule):
                              f'got {len(init_windows)} init_windows')
         self._init_windows(init_windows)
         self.out_proj = ZeroInitProjection(
-            in_channels, in_channels, kernel_size=3, groups=in_channels,
+            in_channels,
+            in_channels,
+            kernel_size=3,
+            groups=in_channels,
             norm_cfg=norm_cfg)
 
     def _init_windows(self, windows):
@@ -296,15 +300,15 @@ class ChannelWindowAttention(BaseModule):
             Tensor: (B, l_int + 1, N).
         """
         length = int(self.l_int[0])
-        index = (self.s_int[0] + torch.arange(
-            length + 2, device=x.device)) % self.in_channels
+        index = (self.s_int[0] +
+                 torch.arange(length + 2, device=x.device)) % self.in_channels
         window = x.index_select(1, index)
         s = self.s_dec[0].to(x.dtype)
         l = self.l_dec[0].to(x.dtype)  # noqa: E741
         theta_l = (1 - s) * window[:, :length] + s * window[:, 1:length + 1]
         theta_l1 = (1 - s) * window[:, :length + 1] + s * window[:, 1:]
-        theta_l = torch.cat([theta_l, theta_l.new_zeros(theta_l[:, :1].shape)],
-                            dim=1)
+        theta_l = torch.cat(
+            [theta_l, theta_l.new_zeros(theta_l[:, :1].shape)], dim=1)
         return (1 - l) * theta_l + l * theta_l1
 
     def forward(self, x):
@@ -332,8 +336,8 @@ class ChannelWindowAttention(BaseModule):
         sits exactly on the bound (``l_dec = 0``).
         """
         s_carry, s_dec = _split_integer(self.s_dec.detach())
-        self.s_int.copy_(torch.remainder(self.s_int + s_carry,
-                                         self.in_channels))
+        self.s_int.copy_(
+            torch.remainder(self.s_int + s_carry, self.in_channels))
         self.s_dec.copy_(s_dec)
         l_carry, l_dec = _split_integer(self.l_dec.detach())
         l_int = self.l_int + l_carry
@@ -344,8 +348,7 @@ class ChannelWindowAttention(BaseModule):
     def searched_windows(self):
         """Current fractional windows as ``[(s, l), ...]`` floats."""
         starts = (self.s_int.double() + self.s_dec.detach().double()).tolist()
-        lengths = (self.l_int.double() +
-                   self.l_dec.detach().double()).tolist()
+        lengths = (self.l_int.double() + self.l_dec.detach().double()).tolist()
         return list(zip(starts, lengths))
 
     def rounded_windows(self, rounding='nearest'):
@@ -510,20 +513,20 @@ class FixedChannelWindowAttention(BaseModule):
                  norm_cfg=dict(type='BN'),
                  init_cfg=None):
         super().__init__(init_cfg=init_cfg)
-        if isinstance(in_channels, bool) or not isinstance(
-                in_channels, int) or in_channels < 1:
+        if isinstance(
+                in_channels,
+                bool) or not isinstance(in_channels, int) or in_channels < 1:
             raise ValueError(
                 f'in_channels must be a positive int, got {in_channels!r}')
         if (windows is None) == (channel_indices is None):
-            raise ValueError(
-                'give exactly one of windows and channel_indices')
+            raise ValueError('give exactly one of windows and channel_indices')
         self.in_channels = in_channels
         if windows is not None:
-            windows = [tuple(w) if isinstance(w, list) else w
-                       for w in windows]
+            windows = [tuple(w) if isinstance(w, list) else w for w in windows]
             self.windows = merge_windows(windows, in_channels)
             indices = sorted({(s + k) % in_channels
-                              for s, l in self.windows for k in range(l)})
+                              for s, l in self.windows
+                              for k in range(l)})
         else:
             indices = sorted(set(channel_indices))
             if len(indices) != len(channel_indices) or any(
@@ -538,10 +541,14 @@ class FixedChannelWindowAttention(BaseModule):
             raise ValueError('the fixed windows select no channel')
         # Derived from the config, so not part of the state dict.
         self.register_buffer(
-            'channel_indices', torch.tensor(indices, dtype=torch.long),
+            'channel_indices',
+            torch.tensor(indices, dtype=torch.long),
             persistent=False)
         self.out_proj = ZeroInitProjection(
-            in_channels, in_channels, kernel_size=3, groups=in_channels,
+            in_channels,
+            in_channels,
+            kernel_size=3,
+            groups=in_channels,
             norm_cfg=norm_cfg)
 
     def forward(self, x):

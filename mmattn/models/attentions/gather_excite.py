@@ -65,8 +65,8 @@ class GatherExciteAttention(BaseModule):
         name = type(self).__name__
         _check_positive_int(f'{name}: in_channels', in_channels)
         if extent != 'global' and (isinstance(extent, bool)
-                                   or not isinstance(extent, int)
-                                   or extent < 2 or extent & (extent - 1)):
+                                   or not isinstance(extent, int) or extent < 2
+                                   or extent & (extent - 1)):
             raise ValueError(f"{name}: extent must be 'global' or a power of "
                              f'two >= 2, got {extent!r}')
         if isinstance(spatial_size, int):
@@ -103,8 +103,7 @@ class GatherExciteAttention(BaseModule):
         steps = int(math.log2(self.extent))
         for step in range(steps):
             layers += [
-                nn.Conv2d(c, c, 3, stride=2, padding=1, groups=c,
-                          bias=False),
+                nn.Conv2d(c, c, 3, stride=2, padding=1, groups=c, bias=False),
                 nn.BatchNorm2d(c)
             ]
             if step < steps - 1:
@@ -125,8 +124,7 @@ class GatherExciteAttention(BaseModule):
         elif self.extent == 'global':
             context = x.mean(dim=(2, 3), keepdim=True)
         else:
-            context = F.avg_pool2d(x, self.extent, self.extent,
-                                   ceil_mode=True)
+            context = F.avg_pool2d(x, self.extent, self.extent, ceil_mode=True)
         if self.mlp is not None:
             context = self.mlp(context)
         return context
@@ -135,6 +133,5 @@ class GatherExciteAttention(BaseModule):
         check_feature_map(x, self.in_channels, type(self).__name__)
         context = self.gathered(x)
         if context.shape[-2:] != x.shape[-2:]:
-            context = F.interpolate(context, size=x.shape[-2:],
-                                    mode='nearest')
+            context = F.interpolate(context, size=x.shape[-2:], mode='nearest')
         return x * context.sigmoid()

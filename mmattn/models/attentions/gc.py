@@ -46,8 +46,7 @@ class GlobalContextAttention(ContextBlock):
                 f'GlobalContextAttention: ratio {ratio!r} gives '
                 f'{int(in_channels * ratio)} bottleneck channels for '
                 f'in_channels={in_channels}; need at least 1')
-        super().__init__(in_channels, ratio, pooling_type,
-                         tuple(fusion_types))
+        super().__init__(in_channels, ratio, pooling_type, tuple(fusion_types))
 
     def init_weights(self):
         # A parent's Kaiming init of every conv (mmpretrain ResNet) would

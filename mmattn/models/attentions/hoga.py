@@ -75,10 +75,9 @@ class Genotype:
                                  f'source, target), got {edge!r}')
             op, src, tgt = edge
             if op not in HOGA_PRIMITIVES:
-                raise ValueError(
-                    f'Genotype: unknown primitive {op!r} on edge '
-                    f'({src}, {tgt}); valid names are '
-                    f'{list(HOGA_PRIMITIVES)}')
+                raise ValueError(f'Genotype: unknown primitive {op!r} on edge '
+                                 f'({src}, {tgt}); valid names are '
+                                 f'{list(HOGA_PRIMITIVES)}')
             if (int(src), int(tgt)) in by_pair:
                 raise ValueError(f'Genotype: edge ({src}, {tgt}) is given '
                                  'twice')
@@ -111,16 +110,17 @@ class Genotype:
             raise ValueError(
                 "Genotype.from_dict: expected a dict with keys 'num_groups' "
                 f"and 'edges', got {cfg!r}")
-        return cls(cfg['num_groups'],
-                   tuple((str(op), int(src), int(tgt))
-                         for op, src, tgt in cfg['edges']))
+        return cls(
+            cfg['num_groups'],
+            tuple((str(op), int(src), int(tgt))
+                  for op, src, tgt in cfg['edges']))
 
     @classmethod
     def uniform(cls, op: str, num_groups: int = 4) -> 'Genotype':
         """Every edge is ``op`` (HOG_SE / HOG_CBAM of paper table 6)."""
-        return cls(num_groups,
-                   tuple((op, src, tgt)
-                         for src, tgt in hoga_edges(num_groups)))
+        return cls(
+            num_groups,
+            tuple((op, src, tgt) for src, tgt in hoga_edges(num_groups)))
 
     @classmethod
     def random(cls,
@@ -150,9 +150,10 @@ class Genotype:
             raise ValueError("Genotype.random: primitives hold only 'none'; "
                              'give at least one attention primitive')
         rng = pyrandom.Random(seed)
-        return cls(num_groups,
-                   tuple((rng.choice(names), src, tgt)
-                         for src, tgt in hoga_edges(num_groups)))
+        return cls(
+            num_groups,
+            tuple((rng.choice(names), src, tgt)
+                  for src, tgt in hoga_edges(num_groups)))
 
 
 #: Named genotypes. ``'autola'`` is the HOGA searched on ResNet-20 / CIFAR-10
@@ -266,9 +267,10 @@ class HOGAArchitecture(BaseModule):
         if 'none' in self.primitives:
             scores[:, self.primitives.index('none')] = float('-inf')
         best = scores.argmax(dim=-1).tolist()
-        return Genotype(self.num_groups,
-                        tuple((self.primitives[b], src, tgt)
-                              for b, (src, tgt) in zip(best, self.edges)))
+        return Genotype(
+            self.num_groups,
+            tuple((self.primitives[b], src, tgt)
+                  for b, (src, tgt) in zip(best, self.edges)))
 
 
 @MODELS.register_module()
@@ -438,8 +440,7 @@ class HOGAttention(BaseModule):
                 f'{type(self).__name__}: expected (B, {self.in_channels}, H, '
                 f'W) input, got shape {tuple(x.shape)}')
         weights = (
-            self._bound_architecture().edge_weights() if self.search else
-            None)
+            self._bound_architecture().edge_weights() if self.search else None)
         groups = torch.split(x, self.group_channels, dim=1)
         nodes: List[torch.Tensor] = []
         node = None
@@ -502,8 +503,7 @@ class HOGCBAMAttention(HOGAttention):
 
 def bind_shared_architecture(
         model: nn.Module,
-        architecture: Optional[HOGAArchitecture] = None
-) -> HOGAArchitecture:
+        architecture: Optional[HOGAArchitecture] = None) -> HOGAArchitecture:
     """Bind ONE :class:`HOGAArchitecture` to every searchable HOGA module.
 
     Args:

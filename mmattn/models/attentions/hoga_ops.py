@@ -110,12 +110,22 @@ class SpatialConvAttention(nn.Module):
         padding = dilation * (kernel_size - 1) // 2
         if separable:
             self.conv = nn.Sequential(
-                nn.Conv2d(2, 2, kernel_size, padding=padding,
-                          dilation=dilation, groups=2, bias=False),
-                nn.Conv2d(2, 1, 1, bias=False))
+                nn.Conv2d(
+                    2,
+                    2,
+                    kernel_size,
+                    padding=padding,
+                    dilation=dilation,
+                    groups=2,
+                    bias=False), nn.Conv2d(2, 1, 1, bias=False))
         else:
-            self.conv = nn.Conv2d(2, 1, kernel_size, padding=padding,
-                                  dilation=dilation, bias=False)
+            self.conv = nn.Conv2d(
+                2,
+                1,
+                kernel_size,
+                padding=padding,
+                dilation=dilation,
+                bias=False)
         self.norm = nn.BatchNorm2d(1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -136,9 +146,14 @@ class NormalizationAttention(nn.Module):
     def __init__(self, channels: int, dilation: int = 1):
         super().__init__()
         self.conv = nn.Sequential(
-            nn.Conv2d(channels, channels, 3, padding=dilation,
-                      dilation=dilation, groups=channels, bias=False),
-            nn.Conv2d(channels, channels, 1, bias=False),
+            nn.Conv2d(
+                channels,
+                channels,
+                3,
+                padding=dilation,
+                dilation=dilation,
+                groups=channels,
+                bias=False), nn.Conv2d(channels, channels, 1, bias=False),
             nn.BatchNorm2d(channels))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -212,8 +227,8 @@ class MixedOp(nn.Module):
                  primitives: Sequence[str] = PRIMITIVE_NAMES):
         super().__init__()
         self.primitives = check_primitives(primitives, 'MixedOp')
-        self.ops = nn.ModuleList(
-            HOGA_PRIMITIVES[name](channels) for name in self.primitives)
+        self.ops = nn.ModuleList(HOGA_PRIMITIVES[name](channels)
+                                 for name in self.primitives)
 
     def forward(self, x: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
         if weights.shape != (len(self.ops), ):

@@ -129,8 +129,7 @@ class NonLocalAttention(BaseModule):
         self.phi = nn.Conv2d(in_channels, self.inter_channels, 1)
         self.g = nn.Conv2d(in_channels, self.inter_channels, 1)
         self.out_proj = ZeroInitProjection(
-            self.inter_channels, in_channels, kernel_size=1,
-            norm_cfg=norm_cfg)
+            self.inter_channels, in_channels, kernel_size=1, norm_cfg=norm_cfg)
 
     def forward(self, x):
         check_feature_map(x, self.in_channels, type(self).__name__)

@@ -59,10 +59,10 @@ class StandAloneSelfAttention(BaseModule):
         super().__init__(init_cfg=init_cfg)
         out_channels = in_channels if out_channels is None else out_channels
         name = type(self).__name__
-        for key, value in (('in_channels', in_channels),
-                           ('out_channels', out_channels),
-                           ('kernel_size', kernel_size),
-                           ('num_heads', num_heads)):
+        for key, value in (('in_channels', in_channels), ('out_channels',
+                                                          out_channels),
+                           ('kernel_size', kernel_size), ('num_heads',
+                                                          num_heads)):
             _check_positive_int(f'{name}: {key}', value)
         if kernel_size % 2 != 1:
             raise ValueError(f'{name}: kernel_size must be odd, got '
@@ -107,8 +107,8 @@ class StandAloneSelfAttention(BaseModule):
         check_feature_map(x, self.in_channels, type(self).__name__)
         b, _, h, w = x.shape
         k = self.kernel_size
-        query = self.query_conv(x).view(b, self.num_heads,
-                                        self.head_channels, h * w)
+        query = self.query_conv(x).view(b, self.num_heads, self.head_channels,
+                                        h * w)
         keys = self._neighbours(self.key_conv(x))
         values = self._neighbours(self.value_conv(x))
         # (B, N, K*K, HW): content term q^T k_j plus position term q^T r.
@@ -116,8 +116,8 @@ class StandAloneSelfAttention(BaseModule):
         logits = logits + torch.einsum('bndp,ndk->bnkp', query,
                                        self.relative_embedding())
         inside = F.unfold(x.new_ones(1, 1, h, w), k, padding=k // 2)
-        logits = logits.masked_fill(inside.view(1, 1, k * k, h * w) == 0,
-                                    float('-inf'))
+        logits = logits.masked_fill(
+            inside.view(1, 1, k * k, h * w) == 0, float('-inf'))
         weights = logits.softmax(dim=2)
         out = (weights.unsqueeze(2) * values).sum(dim=3)  # (B, N, d, HW)
         out = out.reshape(b, self.out_channels, h, w)
@@ -150,12 +150,15 @@ class StandAloneSelfAttention(BaseModule):
             raise ValueError(f'{name}: the conv has stride '
                              f'{tuple(conv.stride)}; only 1 or 2 is replaced')
         for key, value in (('in_channels', conv.in_channels),
-                           ('out_channels', conv.out_channels),
-                           ('stride', conv.stride[0])):
+                           ('out_channels',
+                            conv.out_channels), ('stride', conv.stride[0])):
             given = kwargs.pop(key, None)
             if given is not None and given != value:
                 raise ValueError(f'{name}: {key}={given} disagrees with the '
                                  f'replaced conv ({value})')
-        module = cls(conv.in_channels, conv.out_channels,
-                     stride=conv.stride[0], **kwargs)
+        module = cls(
+            conv.in_channels,
+            conv.out_channels,
+            stride=conv.stride[0],
+            **kwargs)
         return module.to(device=conv.weight.device, dtype=conv.weight.dtype)

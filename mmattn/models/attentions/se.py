@@ -28,7 +28,10 @@ class SEAttention(BaseModule):
         x: (B, C, H, W) -> (B, C, H, W).
     """
 
-    def __init__(self, in_channels, reduction=16, min_channels=1,
+    def __init__(self,
+                 in_channels,
+                 reduction=16,
+                 min_channels=1,
                  init_cfg=None):
         super().__init__(init_cfg=init_cfg)
         _check_positive_int('in_channels', in_channels)

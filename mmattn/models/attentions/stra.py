@@ -76,9 +76,9 @@ class LocalAttention(BaseModule):
                  init_cfg: Optional[dict] = None):
         super().__init__(init_cfg=init_cfg)
         owner = 'LocalAttention'
-        for name, value in (('channels', channels),
-                            ('kernel_size', kernel_size), ('groups', groups),
-                            ('reduction', reduction)):
+        for name, value in (('channels', channels), ('kernel_size',
+                                                     kernel_size),
+                            ('groups', groups), ('reduction', reduction)):
             _check_positive_int(owner, name, value)
         if kernel_size % 2 == 0:
             raise ValueError(f'{owner}: kernel_size must be odd, '
@@ -123,8 +123,10 @@ class LocalAttention(BaseModule):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         b, c, h, w = x.shape
         weights = self.attention_weights(x)
-        values = self._unfold(self.value_conv(x)).view(
-            b, self.groups, c // self.groups, self.kernel_size**2, h, w)
+        values = self._unfold(self.value_conv(x)).view(b, self.groups,
+                                                       c // self.groups,
+                                                       self.kernel_size**2, h,
+                                                       w)
         out = (weights.unsqueeze(2) * values).sum(dim=3)
         return out.reshape(b, c, h, w)
 
@@ -279,10 +281,14 @@ class StructureRegularizedAttention(BaseModule):
         self.in_channels = in_channels
         self.out_channels = in_channels
         self.local_attention = LocalAttention(
-            in_channels, kernel_size=kernel_size, groups=groups,
+            in_channels,
+            kernel_size=kernel_size,
+            groups=groups,
             reduction=reduction)
         self.mode_attention = ModeAttention(
-            in_channels, groups=groups, gate=gate,
+            in_channels,
+            groups=groups,
+            gate=gate,
             mode_interaction=mode_interaction,
             mask_hidden_per_group=mask_hidden_per_group
         ) if use_mode_attention else None
@@ -296,8 +302,8 @@ class StructureRegularizedAttention(BaseModule):
         return self.mode_attention.last_mode_masks
 
     @classmethod
-    def from_module(cls, conv: nn.Module, **kwargs
-                    ) -> 'StructureRegularizedAttention':
+    def from_module(cls, conv: nn.Module,
+                    **kwargs) -> 'StructureRegularizedAttention':
         """Build a StRA block that can replace ``conv``.
 
         Args:

@@ -9,6 +9,6 @@ from .transreid import TransReID
 
 __all__ = [
     'AttentionBackbone', 'HRConcatFusion', 'HRNetReID', 'MobileNetV2ReID',
-    'OSNet', 'CifarResNet', 'CifarResNeXt', 'FBNetV2Supernet',
-    'FBNetV2Subnet', 'TransReID', 'L2Net'
+    'OSNet', 'CifarResNet', 'CifarResNeXt', 'FBNetV2Supernet', 'FBNetV2Subnet',
+    'TransReID', 'L2Net'
 ]

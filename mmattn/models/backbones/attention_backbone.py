@@ -74,8 +74,7 @@ class AttentionBackbone(BaseModule):
         inject_attention(
             self.backbone,
             spec['cfg'],
-            dummy_input_shape=spec.get('dummy_input_shape',
-                                       dummy_input_shape),
+            dummy_input_shape=spec.get('dummy_input_shape', dummy_input_shape),
             **{positions[0]: spec[positions[0]]})
 
     def injected_attentions(self):
@@ -137,4 +136,3 @@ def _loads_pretrained(init_cfg):
     return any(
         isinstance(cfg, dict) and cfg.get('type') == 'Pretrained'
         for cfg in cfgs)
-

@@ -110,7 +110,10 @@ class HRNetReID(HRNet):
         for ``'concat'``, (B, out_channels, H/32, W/32) for ``'incre'``.
     """
 
-    def __init__(self, arch='w32', fusion='concat', out_channels=2048,
+    def __init__(self,
+                 arch='w32',
+                 fusion='concat',
+                 out_channels=2048,
                  **kwargs):
         if fusion not in ('concat', 'incre'):
             raise ValueError("fusion must be 'concat' or 'incre', got "
@@ -143,7 +146,8 @@ class HRNetReID(HRNet):
             transition = getattr(self, f'transition{i - 1}')
             # A new (lower) resolution branches off the last one.
             inputs = [
-                layer(x_list[min(j, len(x_list) - 1)])
+                layer(x_list[min(j,
+                                 len(x_list) - 1)])
                 for j, layer in enumerate(transition)
             ]
             x_list = getattr(self, f'stage{i}')(inputs)

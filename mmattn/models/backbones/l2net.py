@@ -64,8 +64,8 @@ class L2Net(BaseModule):
                  init_cfg: Optional[dict] = None):
         super().__init__(init_cfg=init_cfg)
         for name, value in (('in_channels', in_channels),
-                            ('descriptor_dim', descriptor_dim),
-                            ('patch_size', patch_size)):
+                            ('descriptor_dim', descriptor_dim), ('patch_size',
+                                                                 patch_size)):
             if not isinstance(value, int) or isinstance(value, bool) \
                     or value < 1:
                 raise ValueError(
@@ -127,10 +127,9 @@ class L2Net(BaseModule):
     def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor]:
         if x.dim() != 4 or x.shape[1] != self.in_channels or tuple(
                 x.shape[2:]) != (self.patch_size, self.patch_size):
-            raise ValueError(
-                f'L2Net: expected input (B, {self.in_channels}, '
-                f'{self.patch_size}, {self.patch_size}), got '
-                f'{tuple(x.shape)}')
+            raise ValueError(f'L2Net: expected input (B, {self.in_channels}, '
+                             f'{self.patch_size}, {self.patch_size}), got '
+                             f'{tuple(x.shape)}')
         x = self.normalize_input(x)
         for index in range(1, len(ARCH) + 1):
             x = getattr(self, f'layer{index}')(x)

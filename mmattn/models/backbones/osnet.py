@@ -215,22 +215,23 @@ class OSNet(BaseBackbone):
             ConvModule(3, stem, 7, stride=2, padding=3, norm_cfg=norm_cfg),
             nn.MaxPool2d(3, stride=2, padding=1))
         in_channels = stem
-        for i, (out_channels, num_blocks) in enumerate(
-                zip(channels, self.blocks_per_stage)):
+        for i, (out_channels,
+                num_blocks) in enumerate(zip(channels, self.blocks_per_stage)):
             layers = [
-                OSBlock(in_channels if j == 0 else out_channels, out_channels,
-                        norm_cfg=norm_cfg) for j in range(num_blocks)
+                OSBlock(
+                    in_channels if j == 0 else out_channels,
+                    out_channels,
+                    norm_cfg=norm_cfg) for j in range(num_blocks)
             ]
             if i < 2:
                 layers.append(
                     nn.Sequential(
                         ConvModule(
-                            out_channels, out_channels, 1,
-                            norm_cfg=norm_cfg), nn.AvgPool2d(2, stride=2)))
+                            out_channels, out_channels, 1, norm_cfg=norm_cfg),
+                        nn.AvgPool2d(2, stride=2)))
             self.add_module(f'conv{i + 2}', nn.Sequential(*layers))
             in_channels = out_channels
-        self.conv5 = ConvModule(
-            in_channels, in_channels, 1, norm_cfg=norm_cfg)
+        self.conv5 = ConvModule(in_channels, in_channels, 1, norm_cfg=norm_cfg)
         self.out_channels = in_channels
         self.with_fc = with_fc
         if with_fc:

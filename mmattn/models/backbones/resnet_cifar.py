@@ -201,10 +201,10 @@ class CifarResNeXt(ResNeXt, ResNet_CIFAR):
         if depth not in self.arch_settings:
             raise ValueError(
                 f'depth must be 29 for CifarResNeXt, got {depth!r}')
-        for name, value in (('groups', groups),
-                            ('width_per_group', width_per_group)):
-            if isinstance(value, bool) or not isinstance(value,
-                                                         int) or value < 1:
+        for name, value in (('groups', groups), ('width_per_group',
+                                                 width_per_group)):
+            if isinstance(value,
+                          bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f'{name} must be a positive int, got '
                                  f'{value!r}')
         for key in ('num_stages', 'strides', 'dilations'):

@@ -118,20 +118,23 @@ class TransReID(VisionTransformer):
                  drop_path_rate: float = 0.1,
                  interpolate_mode: str = 'bilinear',
                  **kwargs):
-        fixed = {'out_type', 'out_indices', 'final_norm', 'with_cls_token',
-                 'patch_cfg', 'pre_norm'} & set(kwargs)
+        fixed = {
+            'out_type', 'out_indices', 'final_norm', 'with_cls_token',
+            'patch_cfg', 'pre_norm'
+        } & set(kwargs)
         if fixed:
             raise ValueError(f'TransReID fixes {sorted(fixed)}; remove them '
                              'from the config')
-        if isinstance(num_cameras, bool) or not isinstance(
-                num_cameras, int) or num_cameras < 0:
+        if isinstance(
+                num_cameras,
+                bool) or not isinstance(num_cameras, int) or num_cameras < 0:
             raise ValueError(f'num_cameras must be an int >= 0, got '
                              f'{num_cameras!r}')
         for name, value in (('num_parts', num_parts),
-                            ('shuffle_groups', shuffle_groups),
-                            ('stride', stride)):
-            if isinstance(value, bool) or not isinstance(
-                    value, int) or value < 1:
+                            ('shuffle_groups', shuffle_groups), ('stride',
+                                                                 stride)):
+            if isinstance(value,
+                          bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f'{name} must be an int >= 1, got '
                                  f'{value!r}')
         super().__init__(
@@ -217,7 +220,8 @@ class TransReID(VisionTransformer):
                 'to the number of cameras of the dataset')
         return self.sie_coef * self.sie_embed[camera_ids]  # (B, 1, C)
 
-    def forward(self, x: torch.Tensor,
+    def forward(self,
+                x: torch.Tensor,
                 camera_ids: Optional[torch.Tensor] = None
                 ) -> Tuple[torch.Tensor, ...]:
         B = x.shape[0]

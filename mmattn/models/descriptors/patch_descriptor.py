@@ -61,33 +61,37 @@ class PatchDescriptor(EmbeddingModel):
             out = out[-1]
         return out.view(batch, num, -1)
 
-    def task_loss(self, inputs: torch.Tensor,
-                  data_samples: Optional[List[DataSample]] = None
-                  ) -> Dict[str, torch.Tensor]:
+    def task_loss(
+        self,
+        inputs: torch.Tensor,
+        data_samples: Optional[List[DataSample]] = None
+    ) -> Dict[str, torch.Tensor]:
         if inputs.dim() != 5 or inputs.shape[1] != 2:
             raise ValueError('PatchDescriptor: training takes pairs, inputs '
                              f'of (B, 2, C, H, W); got {tuple(inputs.shape)}')
         descriptors = self.embed(inputs)
         labels = None
-        if data_samples is not None and all(
-                'point_ids' in sample for sample in data_samples):
+        if data_samples is not None and all('point_ids' in sample
+                                            for sample in data_samples):
             labels = torch.stack([
-                torch.as_tensor(sample.point_ids)[0]
-                for sample in data_samples
+                torch.as_tensor(sample.point_ids)[0] for sample in data_samples
             ]).to(inputs.device)
         loss = self.loss_module(descriptors[:, 0], descriptors[:, 1], labels)
         return dict(loss=loss)
 
-    def predict(self,
-                inputs: torch.Tensor,
-                data_samples: Optional[List[DataSample]] = None
-                ) -> List[DataSample]:
+    def predict(
+            self,
+            inputs: torch.Tensor,
+            data_samples: Optional[List[DataSample]] = None
+    ) -> List[DataSample]:
         descriptors = self.embed(inputs)
         if data_samples is None:
             data_samples = [DataSample() for _ in range(len(descriptors))]
         for sample, desc in zip(data_samples, descriptors):
             sample.set_field(desc, 'pred_descriptor', field_type='data')
             if desc.shape[0] == 2:
-                sample.set_field((desc[0] - desc[1]).norm(),
-                                 'pred_distance', field_type='data')
+                sample.set_field(
+                    (desc[0] - desc[1]).norm(),
+                    'pred_distance',
+                    field_type='data')
         return data_samples

@@ -9,6 +9,5 @@ from .transreid_head import TransReIDHead
 __all__ = [
     'ArcFaceHead', 'BaseFaceHead', 'CosFaceHead', 'SoftmaxFaceHead',
     'CSADeepSupervisionHead', 'PartPooling', 'PCBHead', 'RefinedPartPooling',
-    'ReIDHead', 'ReIDHeadWithIB', 'TransReIDHead',
-    'TransReIDHeadWithIB'
+    'ReIDHead', 'ReIDHeadWithIB', 'TransReIDHead', 'TransReIDHeadWithIB'
 ]

@@ -48,8 +48,9 @@ class CSADeepSupervisionHead(BaseModule):
         self.loss_weight = loss_weight
         self.fc = nn.Linear(in_channels, num_classes)
 
-    def forward(self, feats: Union[torch.Tensor, Tuple[torch.Tensor]]
-                ) -> torch.Tensor:
+    def forward(
+            self, feats: Union[torch.Tensor,
+                               Tuple[torch.Tensor]]) -> torch.Tensor:
         """Class logits (B, num_classes)."""
         if isinstance(feats, (tuple, list)):
             feats = feats[-1]
@@ -61,9 +62,10 @@ class CSADeepSupervisionHead(BaseModule):
                 f'{self.in_channels} channels, got shape {tuple(feats.shape)}')
         return self.fc(feats)
 
-    def loss(self, feats: Union[torch.Tensor, Tuple[torch.Tensor]],
-             data_samples: Union[List[DataSample], Sequence[int],
-                                 torch.Tensor]) -> Dict[str, torch.Tensor]:
+    def loss(
+        self, feats: Union[torch.Tensor, Tuple[torch.Tensor]],
+        data_samples: Union[List[DataSample], Sequence[int], torch.Tensor]
+    ) -> Dict[str, torch.Tensor]:
         """Weighted cross entropy ``{'loss_ds': lambda * CE}``.
 
         Args:

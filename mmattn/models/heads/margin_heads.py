@@ -30,8 +30,8 @@ def _labels_of(data_samples, device) -> torch.Tensor:
     if not data_samples or not all('gt_label' in s for s in data_samples):
         raise ValueError('face head: every data sample needs a gt_label '
                          '(the identity index from the training dataset)')
-    return torch.cat([s.gt_label.view(-1)[:1] for s in data_samples
-                      ]).long().to(device)
+    return torch.cat([s.gt_label.view(-1)[:1]
+                      for s in data_samples]).long().to(device)
 
 
 class BaseFaceHead(BaseModule, metaclass=ABCMeta):
@@ -54,8 +54,8 @@ class BaseFaceHead(BaseModule, metaclass=ABCMeta):
                  init_cfg: Optional[dict] = None):
         super().__init__(init_cfg=init_cfg)
         name = type(self).__name__
-        for key, value in (('num_classes', num_classes),
-                           ('in_channels', in_channels)):
+        for key, value in (('num_classes', num_classes), ('in_channels',
+                                                          in_channels)):
             if not isinstance(value, int) or isinstance(value, bool) \
                     or value < 1:
                 raise ValueError(f'{name}: {key} must be a positive int, '
@@ -65,7 +65,8 @@ class BaseFaceHead(BaseModule, metaclass=ABCMeta):
         self.loss_weight = loss_weight
 
     @abstractmethod
-    def logits(self, feats: torch.Tensor,
+    def logits(self,
+               feats: torch.Tensor,
                labels: Optional[torch.Tensor] = None) -> torch.Tensor:
         """(B, D) embeddings -> (B, num_classes) logits; with ``labels``
         (B,) the margin is applied to each sample's target class."""
@@ -128,8 +129,12 @@ class CosineFaceHead(BaseFaceHead, metaclass=ABCMeta):
         **kwargs: See :class:`BaseFaceHead`.
     """
 
-    def __init__(self, num_classes: int, in_channels: int = 512,
-                 scale: float = 64.0, margin: float = 0.35, **kwargs):
+    def __init__(self,
+                 num_classes: int,
+                 in_channels: int = 512,
+                 scale: float = 64.0,
+                 margin: float = 0.35,
+                 **kwargs):
         super().__init__(num_classes, in_channels, **kwargs)
         name = type(self).__name__
         if not scale > 0:
@@ -144,8 +149,8 @@ class CosineFaceHead(BaseFaceHead, metaclass=ABCMeta):
 
     def cosine(self, feats: torch.Tensor) -> torch.Tensor:
         """cos(theta) between embeddings and class weights, (B, classes)."""
-        return F.linear(F.normalize(feats, dim=1),
-                        F.normalize(self.weight, dim=1))
+        return F.linear(
+            F.normalize(feats, dim=1), F.normalize(self.weight, dim=1))
 
     @abstractmethod
     def target_cosine(self, cosine: torch.Tensor) -> torch.Tensor:
@@ -174,10 +179,14 @@ class CosFaceHead(CosineFaceHead):
         init_cfg (dict, optional): Initialisation config.
     """
 
-    def __init__(self, num_classes: int, in_channels: int = 512,
-                 scale: float = 64.0, margin: float = 0.35, **kwargs):
-        super().__init__(num_classes, in_channels, scale=scale,
-                         margin=margin, **kwargs)
+    def __init__(self,
+                 num_classes: int,
+                 in_channels: int = 512,
+                 scale: float = 64.0,
+                 margin: float = 0.35,
+                 **kwargs):
+        super().__init__(
+            num_classes, in_channels, scale=scale, margin=margin, **kwargs)
 
     def target_cosine(self, cosine):
         return cosine - self.margin
@@ -205,11 +214,15 @@ class ArcFaceHead(CosineFaceHead):
         init_cfg (dict, optional): Initialisation config.
     """
 
-    def __init__(self, num_classes: int, in_channels: int = 512,
-                 scale: float = 64.0, margin: float = 0.5,
-                 easy_margin: bool = False, **kwargs):
-        super().__init__(num_classes, in_channels, scale=scale,
-                         margin=margin, **kwargs)
+    def __init__(self,
+                 num_classes: int,
+                 in_channels: int = 512,
+                 scale: float = 64.0,
+                 margin: float = 0.5,
+                 easy_margin: bool = False,
+                 **kwargs):
+        super().__init__(
+            num_classes, in_channels, scale=scale, margin=margin, **kwargs)
         self.easy_margin = easy_margin
         self.cos_m = math.cos(self.margin)
         self.sin_m = math.sin(self.margin)

@@ -102,8 +102,8 @@ class RefinedPartPooling(BaseModule):
                  num_parts: int = 6,
                  init_cfg=dict(type='Normal', layer='Conv2d', std=0.001)):
         super().__init__(init_cfg=init_cfg)
-        _check_positive_int('RefinedPartPooling', in_channels=in_channels,
-                            num_parts=num_parts)
+        _check_positive_int(
+            'RefinedPartPooling', in_channels=in_channels, num_parts=num_parts)
         self.in_channels = in_channels
         self.num_parts = num_parts
         self.part_classifier = nn.Conv2d(in_channels, num_parts, 1)
@@ -162,12 +162,16 @@ class PCBHead(BaseModule):
                  test_feature: str = 'reduced',
                  loss: dict = dict(type='CrossEntropyLoss', loss_weight=1.0),
                  init_cfg=(dict(type='Normal', layer='Linear', std=0.001),
-                           dict(type='Kaiming', layer='Conv1d',
-                                mode='fan_out'))):
+                           dict(
+                               type='Kaiming', layer='Conv1d',
+                               mode='fan_out'))):
         super().__init__(init_cfg=list(init_cfg) if init_cfg else None)
-        _check_positive_int('PCBHead', num_classes=num_classes,
-                            in_channels=in_channels, num_parts=num_parts,
-                            reduced_channels=reduced_channels)
+        _check_positive_int(
+            'PCBHead',
+            num_classes=num_classes,
+            in_channels=in_channels,
+            num_parts=num_parts,
+            reduced_channels=reduced_channels)
         if test_feature not in ('reduced', 'pooled'):
             raise ValueError("PCBHead: test_feature must be 'reduced' or "
                              f"'pooled', got {test_feature!r}")
@@ -186,18 +190,16 @@ class PCBHead(BaseModule):
             nn.Conv1d(*channels, 1, groups=groups, bias=False),
             nn.BatchNorm1d(channels[1]), nn.ReLU(inplace=True))
         self.classifiers = nn.ModuleList(
-            nn.Linear(reduced_channels, num_classes)
-            for _ in range(num_parts))
+            nn.Linear(reduced_channels, num_classes) for _ in range(num_parts))
         self.loss_module = MODELS.build(loss)
 
     def reduce(self, pooled: torch.Tensor) -> torch.Tensor:
         """(B, C, P) pooled parts -> (B, reduced_channels, P)."""
         if pooled.dim() != 3 or pooled.shape[1:] != (self.in_channels,
                                                      self.num_parts):
-            raise ValueError(
-                f'PCBHead: expected pooled parts of shape (B, '
-                f'{self.in_channels}, {self.num_parts}), got '
-                f'{tuple(pooled.shape)}')
+            raise ValueError(f'PCBHead: expected pooled parts of shape (B, '
+                             f'{self.in_channels}, {self.num_parts}), got '
+                             f'{tuple(pooled.shape)}')
         if self.share_reduction:
             return self.reduction(pooled)
         b = pooled.shape[0]

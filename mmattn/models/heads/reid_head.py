@@ -1,4 +1,5 @@
-"""Re-ID head: ID loss on the post-BN feature, triplet loss on the pre-BN one."""
+"""Re-ID head: ID loss on the post-BN feature, triplet loss on the pre-BN
+one."""
 from typing import Dict, List, Optional, Tuple
 
 import torch
@@ -33,7 +34,8 @@ class ReIDHead(BaseModule):
                  num_classes: int,
                  in_channels: int,
                  loss_id: Optional[dict] = dict(
-                     type='LabelSmoothLoss', label_smooth_val=0.1,
+                     type='LabelSmoothLoss',
+                     label_smooth_val=0.1,
                      loss_weight=1.0),
                  loss_triplet: Optional[dict] = dict(
                      type='TripletLoss', margin=0.3, loss_weight=1.0),
@@ -46,9 +48,11 @@ class ReIDHead(BaseModule):
         self.num_classes = num_classes
         self.classifier = nn.Linear(in_channels, num_classes, bias=False)
         self.loss_id = MODELS.build(loss_id) if loss_id else None
-        self.loss_triplet = MODELS.build(loss_triplet) if loss_triplet else None
+        self.loss_triplet = MODELS.build(
+            loss_triplet) if loss_triplet else None
 
-    def forward(self, feats: Tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
+    def forward(self, feats: Tuple[torch.Tensor,
+                                   torch.Tensor]) -> torch.Tensor:
         """Identity logits (B, num_classes) of the post-BN feature."""
         return self.classifier(feats[1])
 

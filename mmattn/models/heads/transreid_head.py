@@ -46,21 +46,21 @@ class TransReIDHead(BaseModule):
                  num_parts: int = 4,
                  global_weight: float = 0.5,
                  loss_id: Optional[dict] = dict(
-                     type='LabelSmoothLoss', label_smooth_val=0.1,
+                     type='LabelSmoothLoss',
+                     label_smooth_val=0.1,
                      loss_weight=1.0),
                  loss_triplet: Optional[dict] = dict(
                      type='TripletLoss', margin=0.3, loss_weight=1.0),
                  init_cfg=[
                      dict(type='Normal', layer='Linear', std=0.001),
-                     dict(type='Constant', layer='BatchNorm1d', val=1,
-                          bias=0)
+                     dict(type='Constant', layer='BatchNorm1d', val=1, bias=0)
                  ]):
         super().__init__(init_cfg=init_cfg)
         if loss_id is None and loss_triplet is None:
             raise ValueError('TransReIDHead: loss_id and loss_triplet are '
                              'both None; configure at least one loss')
-        if isinstance(num_parts, bool) or not isinstance(
-                num_parts, int) or num_parts < 0:
+        if isinstance(num_parts,
+                      bool) or not isinstance(num_parts, int) or num_parts < 0:
             raise ValueError(f'TransReIDHead: num_parts must be an int >= 0, '
                              f'got {num_parts!r}')
         if not 0 <= global_weight <= 1 or (num_parts == 0
@@ -99,16 +99,14 @@ class TransReIDHead(BaseModule):
 
     def forward(self, feats: Sequence[torch.Tensor]) -> List[torch.Tensor]:
         """Identity logits of every branch, each (B, num_classes)."""
-        return [
-            fc(f) for fc, f in zip(self.classifiers, self.post_bn(feats))
-        ]
+        return [fc(f) for fc, f in zip(self.classifiers, self.post_bn(feats))]
 
     def _combine(self, losses: List[torch.Tensor]) -> torch.Tensor:
         if self.num_parts == 0:
             return losses[0]
         local = torch.stack(losses[1:]).mean()
-        return self.global_weight * losses[0] + (
-            1 - self.global_weight) * local
+        return self.global_weight * losses[0] + (1 -
+                                                 self.global_weight) * local
 
     def loss(self, feats: Sequence[torch.Tensor],
              data_samples: List[DataSample]) -> Dict[str, torch.Tensor]:
@@ -129,7 +127,8 @@ class TransReIDHead(BaseModule):
                 [self.loss_triplet(f, labels) for f in feats])
         return losses
 
-    def test_feature(self, feats: Sequence[torch.Tensor],
+    def test_feature(self,
+                     feats: Sequence[torch.Tensor],
                      which: str = 'post_bn') -> torch.Tensor:
         """``concat(global, local_1 / P, ..., local_P / P)``, (B, (1+P) C).
 

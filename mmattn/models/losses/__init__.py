@@ -5,5 +5,7 @@ from .ral_loss import RobustAngularLoss
 from .search_cost import DNASCostLoss
 from .triplet_loss import TripletLoss
 
-__all__ = ['DiversityLoss', 'IBBoundLoss', 'DNASCostLoss', 'TripletLoss',
-           'HardNetLoss', 'RobustAngularLoss']
+__all__ = [
+    'DiversityLoss', 'IBBoundLoss', 'DNASCostLoss', 'TripletLoss',
+    'HardNetLoss', 'RobustAngularLoss'
+]

@@ -35,8 +35,9 @@ class DiversityLoss(nn.Module):
         super().__init__()
         self.loss_weight = loss_weight
 
-    def forward(self, mode_masks: Union[torch.Tensor, Sequence[torch.Tensor]]
-                ) -> torch.Tensor:
+    def forward(
+        self, mode_masks: Union[torch.Tensor,
+                                Sequence[torch.Tensor]]) -> torch.Tensor:
         if isinstance(mode_masks, torch.Tensor):
             mode_masks = [mode_masks]
         if len(mode_masks) == 0:

@@ -7,7 +7,8 @@ import torch.nn as nn
 from mmattn.registry import MODELS
 
 
-def pairwise_l2_distance(x: torch.Tensor, y: torch.Tensor,
+def pairwise_l2_distance(x: torch.Tensor,
+                         y: torch.Tensor,
                          eps: float = 1e-6) -> torch.Tensor:
     """Euclidean distances between the rows of ``x`` (N, D) and ``y`` (M, D).
 
@@ -17,8 +18,9 @@ def pairwise_l2_distance(x: torch.Tensor, y: torch.Tensor,
     Returns:
         Tensor: (N, M).
     """
-    squared = (x.pow(2).sum(1, keepdim=True) + y.pow(2).sum(1).unsqueeze(0) -
-               2 * x @ y.t())
+    squared = (
+        x.pow(2).sum(1, keepdim=True) + y.pow(2).sum(1).unsqueeze(0) -
+        2 * x @ y.t())
     return torch.sqrt(squared.clamp(min=0) + eps)
 
 
@@ -60,13 +62,15 @@ def hardest_in_batch(scores: torch.Tensor,
     if largest:
         fill = float(scores.min().detach()) - 10.
         masked = scores.masked_fill(not_negative, fill)
-        negative = torch.maximum(masked.max(dim=1).values,
-                                 masked.max(dim=0).values)
+        negative = torch.maximum(
+            masked.max(dim=1).values,
+            masked.max(dim=0).values)
     else:
         fill = float(scores.max().detach()) + 10.
         masked = scores.masked_fill(not_negative, fill)
-        negative = torch.minimum(masked.min(dim=1).values,
-                                 masked.min(dim=0).values)
+        negative = torch.minimum(
+            masked.min(dim=1).values,
+            masked.min(dim=0).values)
     return scores.diagonal(), negative
 
 

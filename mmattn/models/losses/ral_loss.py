@@ -55,8 +55,9 @@ class RobustAngularLoss(nn.Module):
                 'RobustAngularLoss: anchors and positives must both be '
                 f'(N, D), got {tuple(anchors.shape)} and '
                 f'{tuple(positives.shape)}')
-        similarity = F.normalize(anchors, dim=1) @ F.normalize(
-            positives, dim=1).t()
+        similarity = F.normalize(
+            anchors, dim=1) @ F.normalize(
+                positives, dim=1).t()
         positive, negative = hardest_in_batch(
             similarity, labels, type(self).__name__, largest=True)
         relative = positive - negative

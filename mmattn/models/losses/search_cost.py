@@ -31,10 +31,12 @@ class DNASCostLoss(nn.Module):
                  min_log_cost: float = 1e-6):
         super().__init__()
         for name, value in (('alpha', alpha), ('beta', beta),
-                            ('cost_scale', cost_scale),
-                            ('min_log_cost', min_log_cost)):
-            if isinstance(value, bool) or not isinstance(
-                    value, (int, float)) or not value > 0:
+                            ('cost_scale', cost_scale), ('min_log_cost',
+                                                         min_log_cost)):
+            if isinstance(
+                    value,
+                    bool) or not isinstance(value,
+                                            (int, float)) or not value > 0:
                 raise ValueError(
                     f'DNASCostLoss: {name} must be a number > 0, got '
                     f'{value!r}')
@@ -49,8 +51,7 @@ class DNASCostLoss(nn.Module):
         log_cost = torch.log(cost / self.cost_scale)
         return log_cost.clamp(min=self.min_log_cost)**self.beta
 
-    def forward(self, loss: torch.Tensor,
-                cost: torch.Tensor) -> torch.Tensor:
+    def forward(self, loss: torch.Tensor, cost: torch.Tensor) -> torch.Tensor:
         """Args:
             loss (Tensor): The training loss L_train (scalar).
             cost (Tensor): The expected cost (scalar, FLOPs).

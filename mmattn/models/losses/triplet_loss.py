@@ -1,4 +1,5 @@
-"""Batch-hard triplet loss (Hermans et al., "In Defense of the Triplet Loss")."""
+"""Batch-hard triplet loss (Hermans et al., "In Defense of the Triplet
+Loss")."""
 from typing import Optional
 
 import torch
@@ -19,7 +20,8 @@ def pairwise_euclidean(x: torch.Tensor) -> torch.Tensor:
 @MODELS.register_module()
 class TripletLoss(nn.Module):
     """For every anchor, the hardest positive and the hardest negative in
-    the batch; hinge with a margin, or soft margin ``log(1 + exp(d_ap - d_an))``.
+    the batch; hinge with a margin, or soft margin
+    ``log(1 + exp(d_ap - d_an))``.
 
     Args:
         margin (float, optional): Hinge margin; ``None`` selects the soft
@@ -53,7 +55,8 @@ class TripletLoss(nn.Module):
         if not valid.any():
             raise ValueError(
                 'TripletLoss: no anchor has both a positive and a negative in '
-                'the batch; sample batches with PKSampler (num_instances >= 2)')
+                'the batch; sample batches with PKSampler (num_instances >= 2)'
+            )
         hardest_pos = dist.masked_fill(~positive, float('-inf')).amax(1)
         hardest_neg = dist.masked_fill(same, float('inf')).amin(1)
         gap = (hardest_pos - hardest_neg)[valid]

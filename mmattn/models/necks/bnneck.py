@@ -1,4 +1,5 @@
-"""BNNeck: global pooling then a BatchNorm bottleneck (Luo et al., "Bag of Tricks")."""
+"""BNNeck: global pooling then a BatchNorm bottleneck (Luo et al., "Bag of
+Tricks")."""
 from typing import Sequence, Tuple, Union
 
 import torch
@@ -46,8 +47,9 @@ class PoolingNeck(BaseModule):
         return F.avg_pool2d(x.clamp(min=1e-6).pow(3),
                             x.shape[-2:]).pow(1. / 3).flatten(1)
 
-    def forward(self, inputs: Union[torch.Tensor, Sequence[torch.Tensor]]
-                ) -> Tuple[torch.Tensor, torch.Tensor]:
+    def forward(
+        self, inputs: Union[torch.Tensor, Sequence[torch.Tensor]]
+    ) -> Tuple[torch.Tensor, torch.Tensor]:
         x = inputs[-1] if isinstance(inputs, (tuple, list)) else inputs
         pooled = self.pool(x)
         return pooled, pooled
@@ -80,7 +82,8 @@ class BNNeck(PoolingNeck):
         self.bn = nn.BatchNorm1d(in_channels)
         self.bn.bias.requires_grad_(False)
 
-    def forward(self, inputs: Union[torch.Tensor, Sequence[torch.Tensor]]
-                ) -> Tuple[torch.Tensor, torch.Tensor]:
+    def forward(
+        self, inputs: Union[torch.Tensor, Sequence[torch.Tensor]]
+    ) -> Tuple[torch.Tensor, torch.Tensor]:
         pre_bn, _ = super().forward(inputs)
         return pre_bn, self.bn(pre_bn)

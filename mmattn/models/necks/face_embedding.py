@@ -41,16 +41,16 @@ class FaceEmbeddingNeck(BaseModule):
                  dropout: float = 0.4,
                  init_cfg: Union[dict, list, None] = None):
         super().__init__(init_cfg=init_cfg)
-        for key, value in (('in_channels', in_channels),
-                           ('embed_dim', embed_dim)):
+        for key, value in (('in_channels', in_channels), ('embed_dim',
+                                                          embed_dim)):
             if not isinstance(value, int) or isinstance(value, bool) \
                     or value < 1:
                 raise ValueError(f'FaceEmbeddingNeck: {key} must be a '
                                  f'positive int, got {value!r}')
         if feature_size is not None:
             feature_size = tuple(feature_size)
-            if len(feature_size) != 2 or any(
-                    not isinstance(v, int) or v < 1 for v in feature_size):
+            if len(feature_size) != 2 or any(not isinstance(v, int) or v < 1
+                                             for v in feature_size):
                 raise ValueError(
                     'FaceEmbeddingNeck: feature_size must be None or two '
                     f'positive ints (H, W), got {feature_size!r}')
@@ -69,8 +69,9 @@ class FaceEmbeddingNeck(BaseModule):
         self.bn_out = nn.BatchNorm1d(embed_dim)
         self.bn_out.weight.requires_grad_(False)
 
-    def forward(self, inputs: Union[torch.Tensor, Sequence[torch.Tensor]]
-                ) -> Tuple[torch.Tensor]:
+    def forward(
+        self, inputs: Union[torch.Tensor, Sequence[torch.Tensor]]
+    ) -> Tuple[torch.Tensor]:
         x = inputs[-1] if isinstance(inputs, (tuple, list)) else inputs
         if x.dim() != 4 or x.shape[1] != self.in_channels:
             raise ValueError(

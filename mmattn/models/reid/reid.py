@@ -1,4 +1,5 @@
-"""The Re-ID model: backbone -> neck -> head, like mmpretrain's ImageClassifier."""
+"""The Re-ID model: backbone -> neck -> head, like mmpretrain's
+ImageClassifier."""
 from typing import Dict, List, Optional
 
 import torch

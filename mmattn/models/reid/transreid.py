@@ -74,15 +74,14 @@ class TransReIDModel(ReID):
         self.build_auxiliary_losses(auxiliary_losses)
 
     @staticmethod
-    def camera_ids(data_samples: Optional[List[DataSample]]
-                   ) -> Optional[torch.Tensor]:
+    def camera_ids(
+            data_samples: Optional[List[DataSample]]
+    ) -> Optional[torch.Tensor]:
         """(B, ) camera ids of the samples, None if they have none."""
-        if not data_samples or any('camera_id' not in s
-                                   for s in data_samples):
+        if not data_samples or any('camera_id' not in s for s in data_samples):
             return None
         return torch.tensor([
-            int(torch.as_tensor(s.camera_id).view(-1)[0])
-            for s in data_samples
+            int(torch.as_tensor(s.camera_id).view(-1)[0]) for s in data_samples
         ])
 
     @contextmanager
@@ -96,7 +95,8 @@ class TransReIDModel(ReID):
             for module in self._transreids:
                 module.set_camera_ids(None)
 
-    def extract_feat(self, inputs: torch.Tensor,
+    def extract_feat(self,
+                     inputs: torch.Tensor,
                      data_samples: Optional[List[DataSample]] = None):
         """The backbone's ``1 + P`` features, each (B, C)."""
         with self._cameras(data_samples):
@@ -107,9 +107,9 @@ class TransReIDModel(ReID):
         return self.head.loss(
             self.extract_feat(inputs, data_samples), data_samples)
 
-    def embed(self, inputs: torch.Tensor,
-              data_samples: Optional[List[DataSample]] = None
-              ) -> torch.Tensor:
+    def embed(self,
+              inputs: torch.Tensor,
+              data_samples: Optional[List[DataSample]] = None) -> torch.Tensor:
         """L2-normalised test features (B, (1 + P) C)."""
         feats = self.head.test_feature(
             self.extract_feat(inputs, data_samples), self.test_feature)
@@ -119,8 +119,9 @@ class TransReIDModel(ReID):
                 self.test_feature)
         return F.normalize(feats, dim=1)
 
-    def predict_features(self, inputs: torch.Tensor,
-                         data_samples: Optional[List[DataSample]] = None
-                         ) -> torch.Tensor:
+    def predict_features(
+            self,
+            inputs: torch.Tensor,
+            data_samples: Optional[List[DataSample]] = None) -> torch.Tensor:
         # The camera ids of the samples feed SIE.
         return self.embed(inputs, data_samples)

@@ -108,15 +108,17 @@ def _export_da(path: str, module: nn.Module, width: Optional[int]) -> dict:
             windows=windows,
             norm_cfg=_norm_cfg_of(module.out_proj.norm),
             searched=False,
-            stats=dict(sum_length=sum(l for _, l in windows),
-                       num_windows_after=len(windows)))
+            stats=dict(
+                sum_length=sum(l for _, l in windows),
+                num_windows_after=len(windows)))
     entry = module.export_arch()
     stats = module.window_stats()
     channels = module.in_channels
     windows = [tuple(w) for w in entry['windows']]
     if width is not None and width < channels:
         selected = sorted({(s + k) % channels
-                           for s, l in windows for k in range(l)})
+                           for s, l in windows
+                           for k in range(l)})
         kept = [i for i in selected if i < width]
         if not kept:
             warnings.warn(
@@ -133,11 +135,12 @@ def _export_da(path: str, module: nn.Module, width: Optional[int]) -> dict:
         norm_cfg=entry['norm_cfg'],
         searched=True,
         stats=_plain(
-            dict(sum_length=sum(l for _, l in windows),
-                 num_windows_before=stats['num_windows_before'],
-                 num_windows_after=len(windows),
-                 searched_in_channels=module.in_channels,
-                 searched_windows=stats['searched_windows'])))
+            dict(
+                sum_length=sum(l for _, l in windows),
+                num_windows_before=stats['num_windows_before'],
+                num_windows_after=len(windows),
+                searched_in_channels=module.in_channels,
+                searched_windows=stats['searched_windows'])))
 
 
 def _export_hoga(modules: Dict[str, HOGAttention]) -> Optional[dict]:
@@ -158,12 +161,13 @@ def _export_hoga(modules: Dict[str, HOGAttention]) -> Optional[dict]:
             'export: the HOGA modules have different genotypes '
             f'({len(distinct)}); one shared architecture is expected')
     genotype = next(iter(distinct))
-    section = dict(genotype=genotype.to_dict(), searched=searched,
-                   modules=list(modules))
+    section = dict(
+        genotype=genotype.to_dict(), searched=searched, modules=list(modules))
     if weights is not None:
-        section.update(primitives=primitives,
-                       edge_weights=[[round(float(v), 6) for v in row]
-                                     for row in weights])
+        section.update(
+            primitives=primitives,
+            edge_weights=[[round(float(v), 6) for v in row]
+                          for row in weights])
     return section
 
 
@@ -180,12 +184,17 @@ def export_architecture(model: nn.Module) -> dict:
     """
     root = searched_network(model)
     widths = _subnet_stage_widths(root)
-    arch = dict(format=ARCH_FORMAT, version=ARCH_VERSION, da={}, hoga=None,
-                fbnetv2={}, dcs={})
+    arch = dict(
+        format=ARCH_FORMAT,
+        version=ARCH_VERSION,
+        da={},
+        hoga=None,
+        fbnetv2={},
+        dcs={})
     hoga = {}
     for path, module in root.named_modules():
-        if isinstance(module, (ChannelWindowAttention,
-                               FixedChannelWindowAttention)):
+        if isinstance(module,
+                      (ChannelWindowAttention, FixedChannelWindowAttention)):
             arch['da'][path] = _export_da(path, module, widths.get(path))
         elif isinstance(module, HOGAttention):
             hoga[path] = module
@@ -193,12 +202,13 @@ def export_architecture(model: nn.Module) -> dict:
             subnet_arch = module.export_arch()
             flops = module.expected_flops(weights='argmax')
             arch['fbnetv2'][path] = dict(
-                arch=_plain(subnet_arch), searched=True,
+                arch=_plain(subnet_arch),
+                searched=True,
                 flops=int(round(float(flops))),
                 flops_input_size=list(module.flops_input_size))
         elif isinstance(module, FBNetV2Subnet):
-            arch['fbnetv2'][path] = dict(arch=_plain(module.arch),
-                                         searched=False)
+            arch['fbnetv2'][path] = dict(
+                arch=_plain(module.arch), searched=False)
         elif isinstance(module, (DCSAttention, DCSViTAttention)):
             arch['dcs'][path] = dict(type=type(module).__name__)
     arch['hoga'] = _export_hoga(hoga)
@@ -272,8 +282,11 @@ def fix_config(cfg: dict, arch: dict, prefix: str = 'backbone.') -> dict:
     Returns:
         dict: A new config.
     """
-    supernets = {path: entry for path, entry in arch['fbnetv2'].items()
-                 if _under(path, prefix) is not None}
+    supernets = {
+        path: entry
+        for path, entry in arch['fbnetv2'].items()
+        if _under(path, prefix) is not None
+    }
     used = []
 
     def rewrite(node):
@@ -287,8 +300,8 @@ def fix_config(cfg: dict, arch: dict, prefix: str = 'backbone.') -> dict:
                         f'{prefix!r}, it has {sorted(supernets) or "none"}')
                 entry = next(iter(supernets.values()))
                 used.append(node_type)
-                fixed = dict(type='FBNetV2Subnet',
-                             arch=copy.deepcopy(entry['arch']))
+                fixed = dict(
+                    type='FBNetV2Subnet', arch=copy.deepcopy(entry['arch']))
                 for key in ('in_channels', 'out_indices', 'norm_cfg',
                             'act_cfg', 'init_cfg'):
                     if key in node:
@@ -299,8 +312,11 @@ def fix_config(cfg: dict, arch: dict, prefix: str = 'backbone.') -> dict:
                     raise ValueError(
                         'SearchedBackbone: the config searches HOGA but the '
                         'architecture has no hoga genotype')
-                fixed = {k: rewrite(v) for k, v in node.items()
-                         if k not in ('search', 'primitives')}
+                fixed = {
+                    k: rewrite(v)
+                    for k, v in node.items()
+                    if k not in ('search', 'primitives')
+                }
                 fixed['genotype'] = copy.deepcopy(arch['hoga']['genotype'])
                 return fixed
             return {k: rewrite(v) for k, v in node.items()}
@@ -323,7 +339,8 @@ def _set_submodule(root: nn.Module, path: str, module: nn.Module) -> None:
     setattr(parent, name, module)
 
 
-def apply_fixed_windows(module: nn.Module, arch: dict,
+def apply_fixed_windows(module: nn.Module,
+                        arch: dict,
                         prefix: str = '') -> List[str]:
     """Replace every DA module of ``module`` by its fixed, pruned form.
 
@@ -363,17 +380,21 @@ def apply_fixed_windows(module: nn.Module, arch: dict,
                 f'architecture: {path!r} should be a DA module with '
                 f'{entry["in_channels"]} channels, the built network has '
                 f'{found} there; was it exported from this config?')
-        kwargs = {k: copy.deepcopy(v) for k, v in entry.items()
-                  if k in ('in_channels', 'windows', 'norm_cfg')
-                  and v is not None}
+        kwargs = {
+            k: copy.deepcopy(v)
+            for k, v in entry.items()
+            if k in ('in_channels', 'windows', 'norm_cfg') and v is not None
+        }
         kwargs['windows'] = [tuple(w) for w in kwargs['windows']]
         fixed = FixedChannelWindowAttention(**kwargs)
         if current.__dict__.get(INJECTED_FLAG, False):
             object.__setattr__(fixed, INJECTED_FLAG, True)
         _set_submodule(module, local, fixed)
         replaced.append(local)
-    left = [name for name, m in module.named_modules()
-            if isinstance(m, ChannelWindowAttention)]
+    left = [
+        name for name, m in module.named_modules()
+        if isinstance(m, ChannelWindowAttention)
+    ]
     if left:
         raise ValueError(f'architecture: no windows for the DA modules '
                          f'{left}; was it exported from this config?')

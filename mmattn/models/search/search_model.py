@@ -81,8 +81,9 @@ class BilevelSearchModel(BaseModel):
         super().__init__(
             data_preprocessor=inner.data_preprocessor, init_cfg=init_cfg)
         self.model = inner
-        if any(isinstance(m, HOGAttention) and m.search
-               for m in inner.modules()):
+        if any(
+                isinstance(m, HOGAttention) and m.search
+                for m in inner.modules()):
             self.hoga_architecture = bind_shared_architecture(inner)
         if not collect_arch_parameters(self):
             raise ValueError(
@@ -106,8 +107,10 @@ class BilevelSearchModel(BaseModel):
         return self.model
 
     def _cost_modules(self):
-        return [m for m in self.model.modules()
-                if callable(getattr(type(m), 'expected_flops', None))]
+        return [
+            m for m in self.model.modules()
+            if callable(getattr(type(m), 'expected_flops', None))
+        ]
 
     def expected_cost(self) -> torch.Tensor:
         """Sum of the expected FLOPs of every supernet (scalar tensor)."""
@@ -152,11 +155,12 @@ class BilevelSearchModel(BaseModel):
             raise ValueError(
                 'BilevelSearchModel.train_step expects a dict with train_a '
                 'and/or train_b batches (use BilevelEpochBasedTrainLoop), '
-                f'got {type(data).__name__}' + (
-                    f' with keys {sorted(data)}' if isinstance(data, dict)
-                    else ''))
-        if not isinstance(optim_wrapper, OptimWrapperDict) or set(
-                _WRAPPERS) - set(optim_wrapper.keys()):
+                f'got {type(data).__name__}' +
+                (f' with keys {sorted(data)}' if isinstance(data, dict) else ''
+                 ))
+        if not isinstance(optim_wrapper,
+                          OptimWrapperDict) or set(_WRAPPERS) - set(
+                              optim_wrapper.keys()):
             raise TypeError(
                 'BilevelSearchModel.train_step needs an OptimWrapperDict '
                 "with 'weights' and 'architecture' (optim_wrapper="
@@ -164,12 +168,17 @@ class BilevelSearchModel(BaseModel):
         log_vars = OrderedDict()
         if 'train_a' in data:
             log_vars.update(
-                self._step(data['train_a'], optim_wrapper['weights'], caller,
-                           architecture=False))
+                self._step(
+                    data['train_a'],
+                    optim_wrapper['weights'],
+                    caller,
+                    architecture=False))
         if 'train_b' in data:
-            arch_vars = self._step(data['train_b'],
-                                   optim_wrapper['architecture'], caller,
-                                   architecture=True)
+            arch_vars = self._step(
+                data['train_b'],
+                optim_wrapper['architecture'],
+                caller,
+                architecture=True)
             self.carry_()
             log_vars.update(
                 (f'arch_{key}', value) for key, value in arch_vars.items())

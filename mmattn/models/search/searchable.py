@@ -15,8 +15,8 @@ import torch.nn as nn
 
 def _unwrap(model: nn.Module) -> nn.Module:
     """The module inside a (Distributed)DataParallel wrapper."""
-    while isinstance(model, (nn.DataParallel,
-                             nn.parallel.DistributedDataParallel)):
+    while isinstance(model,
+                     (nn.DataParallel, nn.parallel.DistributedDataParallel)):
         model = model.module
     return model
 
@@ -24,8 +24,7 @@ def _unwrap(model: nn.Module) -> nn.Module:
 def searchable_modules(model: nn.Module) -> List[Tuple[str, nn.Module]]:
     """``(path, module)`` of every module that defines ``arch_parameters``,
     in ``named_modules`` order (the model itself included, path ``''``)."""
-    return [(name, module)
-            for name, module in _unwrap(model).named_modules()
+    return [(name, module) for name, module in _unwrap(model).named_modules()
             if callable(getattr(type(module), 'arch_parameters', None))]
 
 

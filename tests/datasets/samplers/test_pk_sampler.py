@@ -47,8 +47,9 @@ def test_distributed_ranks_get_disjoint_whole_batches():
     ds = FakeDataset(num_ids=40)
     per_rank = []
     for rank in range(2):
-        with mock.patch('mmattn.datasets.samplers.pk_sampler.get_dist_info',
-                        return_value=(rank, 2)):
+        with mock.patch(
+                'mmattn.datasets.samplers.pk_sampler.get_dist_info',
+                return_value=(rank, 2)):
             sampler = PKSampler(ds, num_instances=2, batch_size=8, seed=0)
         per_rank.append(batches(sampler, 8))
     single = [

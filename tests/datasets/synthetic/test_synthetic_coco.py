@@ -8,9 +8,9 @@ import sys
 import cv2
 import numpy as np
 import pytest
+from conftest import REPO_ROOT
 from pycocotools.coco import COCO
 
-from conftest import REPO_ROOT
 from mmattn.datasets import (COCO_DETECTION_CLASSES, make_coco_detection,
                              make_coco_keypoints)
 from mmattn.datasets.synthetic import COCO_KEYPOINT_NAMES, COCO_SKELETON
@@ -49,22 +49,21 @@ def hue_distance(hue, centre):
 
 def test_detection_layout_and_pycocotools(det_root):
     root, counts = det_root
-    assert sorted(os.listdir(root)) == ['annotations', 'train2017',
-                                        'val2017']
+    assert sorted(os.listdir(root)) == ['annotations', 'train2017', 'val2017']
     assert counts['train_images'] == 12 and counts['val_images'] == 4
     for split in ('train', 'val'):
-        coco = COCO(osp.join(root, 'annotations',
-                             f'instances_{split}2017.json'))
+        coco = COCO(
+            osp.join(root, 'annotations', f'instances_{split}2017.json'))
         assert [c['name'] for c in coco.loadCats(coco.getCatIds())] == \
             list(COCO_DETECTION_CLASSES)
         assert len(coco.getImgIds()) == counts[f'{split}_images']
         assert len(coco.getAnnIds()) == counts[f'{split}_objects']
         for img in coco.loadImgs(coco.getImgIds()):
-            assert osp.isfile(osp.join(root, f'{split}2017',
-                                       img['file_name']))
+            assert osp.isfile(osp.join(root, f'{split}2017', img['file_name']))
             assert 1 <= len(coco.getAnnIds(imgIds=img['id'])) <= 4
-        assert set(coco.dataset) >= {'info', 'licenses', 'images',
-                                     'annotations', 'categories'}
+        assert set(coco.dataset) >= {
+            'info', 'licenses', 'images', 'annotations', 'categories'
+        }
 
 
 def test_detection_boxes_match_drawn_shapes(det_root):
@@ -84,15 +83,16 @@ def test_detection_boxes_match_drawn_shapes(det_root):
             polygon = np.array(ann['segmentation'][0]).reshape(-1, 2)
             np.testing.assert_allclose(
                 [*polygon.min(0), *(polygon.max(0) - polygon.min(0))],
-                ann['bbox'], atol=0.02)
+                ann['bbox'],
+                atol=0.02)
             mask = coco.annToMask(ann).astype(bool)
             assert abs(mask.sum() - ann['area']) < 0.1 * ann['area']
             # The drawn pixels are saturated and have the category's hue.
             drawn = saturation > SATURATED
             assert (drawn & mask).sum() > 0.9 * mask.sum()
             name = coco.loadCats(ann['category_id'])[0]['name']
-            assert np.median(hue_distance(
-                hue[mask & drawn], SHAPE_HUES[name])) < 12
+            assert np.median(
+                hue_distance(hue[mask & drawn], SHAPE_HUES[name])) < 12
             # JPEG's chroma subsampling bleeds colour ~3 px past an edge.
             x0, y0 = int(np.floor(x)) - 3, int(np.floor(y)) - 3
             x1, y1 = int(np.ceil(x + bw)) + 3, int(np.ceil(y + bh)) + 3
@@ -103,8 +103,8 @@ def test_detection_boxes_match_drawn_shapes(det_root):
 
 def test_keypoint_annotations(pose_root):
     root, counts = pose_root
-    coco = COCO(osp.join(root, 'annotations',
-                         'person_keypoints_train2017.json'))
+    coco = COCO(
+        osp.join(root, 'annotations', 'person_keypoints_train2017.json'))
     cat, = coco.loadCats(coco.getCatIds())
     assert (cat['id'], cat['name']) == (1, 'person')
     assert cat['keypoints'] == list(COCO_KEYPOINT_NAMES)
@@ -135,8 +135,8 @@ def test_keypoint_annotations(pose_root):
             # The area is the drawn silhouette: the saturated pixels in the
             # box, less what an occluder hides.
             assert 0.15 * bw * bh < ann['area'] < 0.8 * bw * bh
-            drawn = (saturation[int(y):int(y + bh), int(x):int(x + bw)] >
-                     SATURATED).sum()
+            drawn = (saturation[int(y):int(y + bh),
+                                int(x):int(x + bw)] > SATURATED).sum()
             assert 0.75 * ann['area'] < drawn < 1.25 * ann['area']
             for (px, py), vis in zip(kpts[:, :2].astype(int), v):
                 window = saturation[max(py - 1, 0):py + 2,
@@ -158,12 +158,18 @@ def test_keypoint_annotations(pose_root):
 
 def test_deterministic_for_a_seed(tmp_path):
     for name, seed in (('a', 5), ('b', 5), ('c', 6)):
-        make_coco_keypoints(str(tmp_path / name), num_train=2, num_val=1,
-                            image_size=(96, 96), seed=seed)
-    files = ['annotations/person_keypoints_train2017.json',
-             'annotations/person_keypoints_val2017.json',
-             'train2017/000000000001.jpg', 'train2017/000000000002.jpg',
-             'val2017/000000000001.jpg']
+        make_coco_keypoints(
+            str(tmp_path / name),
+            num_train=2,
+            num_val=1,
+            image_size=(96, 96),
+            seed=seed)
+    files = [
+        'annotations/person_keypoints_train2017.json',
+        'annotations/person_keypoints_val2017.json',
+        'train2017/000000000001.jpg', 'train2017/000000000002.jpg',
+        'val2017/000000000001.jpg'
+    ]
     match, mismatch, errors = filecmp.cmpfiles(
         tmp_path / 'a', tmp_path / 'b', files, shallow=False)
     assert match == files
@@ -171,8 +177,8 @@ def test_deterministic_for_a_seed(tmp_path):
         tmp_path / 'a', tmp_path / 'c', files, shallow=False)
     assert not match and not errors
     # Train and val images are different draws.
-    assert not filecmp.cmp(tmp_path / 'a' / files[2],
-                           tmp_path / 'a' / files[4], shallow=False)
+    assert not filecmp.cmp(
+        tmp_path / 'a' / files[2], tmp_path / 'a' / files[4], shallow=False)
 
 
 @pytest.mark.parametrize('make', [make_coco_detection, make_coco_keypoints])
@@ -198,8 +204,10 @@ def test_refuses_non_empty_root(tmp_path):
 
 def test_cli(tmp_path, monkeypatch, capsys):
     out = str(tmp_path / 'det')
-    argv = [CLI, out, '--task', 'det', '--num-train', '2', '--num-val', '1',
-            '--size', '96', '128', '--seed', '1']
+    argv = [
+        CLI, out, '--task', 'det', '--num-train', '2', '--num-val', '1',
+        '--size', '96', '128', '--seed', '1'
+    ]
     monkeypatch.setattr(sys, 'argv', argv)
     runpy.run_path(CLI, run_name='__main__')
     counts = json.loads(capsys.readouterr().out)

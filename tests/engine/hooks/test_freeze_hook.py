@@ -18,12 +18,17 @@ def stra_reid():
             type='ReID',
             backbone=dict(
                 type='AttentionBackbone',
-                backbone=dict(type='ResNet', depth=18, stem_channels=8,
-                              base_channels=8, strides=(1, 2, 2, 1)),
+                backbone=dict(
+                    type='ResNet',
+                    depth=18,
+                    stem_channels=8,
+                    base_channels=8,
+                    strides=(1, 2, 2, 1)),
                 attentions=[
-                    dict(cfg=dict(type='StructureRegularizedAttention',
-                                  groups=4),
-                         replace='layer4.*.conv2')
+                    dict(
+                        cfg=dict(
+                            type='StructureRegularizedAttention', groups=4),
+                        replace='layer4.*.conv2')
                 ],
                 dummy_input_shape=(1, 3, 64, 32)),
             neck=dict(type='BNNeck', in_channels=64),
@@ -52,14 +57,13 @@ def snapshot(module):
 
 def test_frozen_backbone_stays_fixed_while_attention_and_head_train():
     model = stra_reid()
-    runner = SimpleNamespace(model=model, epoch=0,
-                             logger=logging.getLogger('test'))
+    runner = SimpleNamespace(
+        model=model, epoch=0, logger=logging.getLogger('test'))
     hook = FreezeModulesHook(paths='backbone.backbone', epochs=1)
     hook.before_train(runner)
     # Adam with weight decay would move parameters that merely got a zero
     # gradient; frozen ones must get none.
-    optimizer = torch.optim.Adam(model.parameters(), lr=0.1,
-                                 weight_decay=5e-4)
+    optimizer = torch.optim.Adam(model.parameters(), lr=0.1, weight_decay=5e-4)
     resnet = model.backbone.backbone
     stra = resnet.layer4[0].conv2
     before = snapshot(resnet)
@@ -87,8 +91,8 @@ def test_frozen_backbone_stays_fixed_while_attention_and_head_train():
 
 def test_resumed_training_starts_in_the_right_state():
     model = stra_reid()
-    runner = SimpleNamespace(model=model, epoch=3,
-                             logger=logging.getLogger('test'))
+    runner = SimpleNamespace(
+        model=model, epoch=3, logger=logging.getLogger('test'))
     hook = FreezeModulesHook(paths=['backbone.backbone.layer*'], epochs=4)
     hook.before_train(runner)
     hook.before_train_epoch(runner)
@@ -101,8 +105,8 @@ def test_resumed_training_starts_in_the_right_state():
     hook.before_train_epoch(runner)
     assert layer1[0].conv1.weight.requires_grad
 
-    frozen_all = FreezeModulesHook(paths='backbone.backbone', epochs=1,
-                                   freeze_injected=True)
+    frozen_all = FreezeModulesHook(
+        paths='backbone.backbone', epochs=1, freeze_injected=True)
     runner.epoch = 0
     frozen_all.before_train(runner)
     frozen_all.before_train_epoch(runner)
@@ -114,9 +118,10 @@ def test_errors_name_the_argument():
         FreezeModulesHook(paths='backbone', epochs=-1)
     with pytest.raises(ValueError, match='paths is empty'):
         FreezeModulesHook(paths=[], epochs=1)
-    runner = SimpleNamespace(model=stra_reid(), epoch=0,
-                             logger=logging.getLogger('test'))
-    with pytest.raises(ValueError, match=r"paths \['backbone.layer9'\] match "
-                       'no module'):
-        FreezeModulesHook(paths='backbone.layer9', epochs=1).before_train(
-            runner)
+    runner = SimpleNamespace(
+        model=stra_reid(), epoch=0, logger=logging.getLogger('test'))
+    with pytest.raises(
+            ValueError, match=r"paths \['backbone.layer9'\] match "
+            'no module'):
+        FreezeModulesHook(
+            paths='backbone.layer9', epochs=1).before_train(runner)

@@ -10,10 +10,10 @@ import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
 import torch.nn.functional as F
+from conftest import REPO_ROOT
 from mmengine.config import Config
 from mmengine.runner import Runner
 
-from conftest import REPO_ROOT
 from mmattn.engine.hooks import IBVariationalHook
 from mmattn.models.losses import IBBoundLoss
 from mmattn.models.losses.ib_loss import (centroids_from_sums, class_sums,

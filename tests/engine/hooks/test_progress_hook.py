@@ -12,8 +12,8 @@ from mmattn.registry import HOOKS
 
 def make_runner(dataloader, rank=0, hooks=()):
     loop = SimpleNamespace(dataloader=dataloader)
-    return SimpleNamespace(rank=rank, val_loop=loop, test_loop=loop,
-                           hooks=list(hooks))
+    return SimpleNamespace(
+        rank=rank, val_loop=loop, test_loop=loop, hooks=list(hooks))
 
 
 def run_loop(hook, runner, dataloader, stage='val'):
@@ -21,8 +21,9 @@ def run_loop(hook, runner, dataloader, stage='val'):
     for i, batch in enumerate(dataloader):
         # One output per sample, as mmengine's val/test steps return.
         outputs = [None] * len(batch)
-        getattr(hook, f'after_{stage}_iter')(runner, i, {'inputs': batch},
-                                             outputs)
+        getattr(hook, f'after_{stage}_iter')(runner, i, {
+            'inputs': batch
+        }, outputs)
     getattr(hook, f'after_{stage}_epoch')(runner, {})
 
 

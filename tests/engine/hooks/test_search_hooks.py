@@ -10,8 +10,8 @@ import torch.nn.functional as F
 from mmengine.dataset import pseudo_collate
 from torch.utils.data import DataLoader
 
-from mmattn.engine.hooks import (ArchitectureLoggerHook,
-                                 GumbelTemperatureHook, IBVariationalHook)
+from mmattn.engine.hooks import (ArchitectureLoggerHook, GumbelTemperatureHook,
+                                 IBVariationalHook)
 from mmattn.models.losses.ib_loss import soft_cluster_scores
 from mmattn.registry import DATASETS, MODELS
 
@@ -25,20 +25,26 @@ def tiny_reid():
             neck=dict(type='BNNeck', in_channels=32),
             head=dict(type='ReIDHeadWithIB', num_classes=8, in_channels=32),
             data_preprocessor=dict(
-                mean=[123.675, 116.28, 103.53], std=[58.395, 57.12, 57.375],
+                mean=[123.675, 116.28, 103.53],
+                std=[58.395, 57.12, 57.375],
                 to_rgb=True)))
 
 
 def test_ib_table_is_a_conditional_distribution(market_root):
     model = tiny_reid()
     dataset = DATASETS.build(
-        dict(type='Market1501', data_root=market_root, split='train',
-             pipeline=[dict(type='LoadImageFromFile'),
-                       dict(type='Resize', scale=(16, 32)),
-                       dict(type='PackInputs')]))
+        dict(
+            type='Market1501',
+            data_root=market_root,
+            split='train',
+            pipeline=[
+                dict(type='LoadImageFromFile'),
+                dict(type='Resize', scale=(16, 32)),
+                dict(type='PackInputs')
+            ]))
     hook = IBVariationalHook(input_size=(4, 2))
-    hook._loader = DataLoader(dataset, batch_size=16,
-                              collate_fn=pseudo_collate)
+    hook._loader = DataLoader(
+        dataset, batch_size=16, collate_fn=pseudo_collate)
     stats = hook.update(SimpleNamespace(model=model))
     loss = model.head.loss_ib
     q = loss.table
@@ -46,8 +52,8 @@ def test_ib_table_is_a_conditional_distribution(market_root):
     assert (q >= 0).all()
     torch.testing.assert_close(q.sum(0), torch.ones(8))
     assert loss.input_scores.shape == (len(dataset), 8)
-    torch.testing.assert_close(loss.input_scores.sum(1),
-                               torch.ones(len(dataset)))
+    torch.testing.assert_close(
+        loss.input_scores.sum(1), torch.ones(len(dataset)))
     assert all(math.isfinite(v) for v in stats.values())
     assert stats['IB'] == stats['I_XW'] - stats['I_WY']
     assert stats['I_XW'] >= 0 and stats['I_WY'] >= 0
@@ -88,13 +94,17 @@ def test_gumbel_temperature_schedule_sets_every_module():
     assert math.isclose(hook.temperature(10), 5.0 * math.exp(-0.45))
     mask = MODELS.build(dict(type='GumbelChannelMask', in_channels=4))
     supernet = MODELS.build(
-        dict(type='FBNetV2Supernet',
-             arch=dict(stem_channels=8, head_channels=None,
-                       stages=[[[1, 8, 1, 1], [2, (8, 16, 8), 1, 2]]]),
-             out_indices=(0, )))
+        dict(
+            type='FBNetV2Supernet',
+            arch=dict(
+                stem_channels=8,
+                head_channels=None,
+                stages=[[[1, 8, 1, 1], [2, (8, 16, 8), 1, 2]]]),
+            out_indices=(0, )))
     model = torch.nn.ModuleList([mask, supernet])
     runner = SimpleNamespace(
-        model=model, epoch=3,
+        model=model,
+        epoch=3,
         message_hub=SimpleNamespace(update_scalar=lambda *a: None))
     hook.before_train_epoch(runner)
     tau = 5.0 * math.exp(-0.045 * 3)
@@ -119,34 +129,43 @@ class FakeVisualizer:
 def test_architecture_logger_sends_da_hoga_and_fbnetv2_scalars():
     torch.manual_seed(0)
     search = MODELS.build(
-        dict(type='BilevelSearchModel',
-             model=dict(
-                 type='ImageClassifier',
-                 backbone=dict(
-                     type='AttentionBackbone',
-                     backbone=dict(type='CifarResNet', depth=20,
-                                   base_channels=8),
-                     attentions=[
-                         dict(cfg=dict(type='ChannelWindowAttention'),
-                              after=['layer1']),
-                         dict(cfg=dict(type='HOGAttention', search=True),
-                              in_blocks='layer3.0')
-                     ],
-                     dummy_input_shape=(1, 3, 16, 16)),
-                 neck=dict(type='GlobalAveragePooling'),
-                 head=dict(type='LinearClsHead', num_classes=3,
-                           in_channels=32))))
+        dict(
+            type='BilevelSearchModel',
+            model=dict(
+                type='ImageClassifier',
+                backbone=dict(
+                    type='AttentionBackbone',
+                    backbone=dict(
+                        type='CifarResNet', depth=20, base_channels=8),
+                    attentions=[
+                        dict(
+                            cfg=dict(type='ChannelWindowAttention'),
+                            after=['layer1']),
+                        dict(
+                            cfg=dict(type='HOGAttention', search=True),
+                            in_blocks='layer3.0')
+                    ],
+                    dummy_input_shape=(1, 3, 16, 16)),
+                neck=dict(type='GlobalAveragePooling'),
+                head=dict(type='LinearClsHead', num_classes=3,
+                          in_channels=32))))
     supernet = MODELS.build(
-        dict(type='FBNetV2Supernet',
-             arch=dict(stem_channels=8, head_channels=None,
-                       stages=[[[1, 8, 1, 1], [2, (8, 16, 8), 1, 2]]]),
-             out_indices=(0, ), flops_input_size=(32, 32)))
+        dict(
+            type='FBNetV2Supernet',
+            arch=dict(
+                stem_channels=8,
+                head_channels=None,
+                stages=[[[1, 8, 1, 1], [2, (8, 16, 8), 1, 2]]]),
+            out_indices=(0, ),
+            flops_input_size=(32, 32)))
     with torch.no_grad():
         search.hoga_architecture.alpha.normal_()
     model = torch.nn.ModuleDict(dict(search=search, supernet=supernet))
     visualizer, lines = FakeVisualizer(), []
     runner = SimpleNamespace(
-        model=model, epoch=4, visualizer=visualizer,
+        model=model,
+        epoch=4,
+        visualizer=visualizer,
         logger=SimpleNamespace(info=lines.append))
     hook = ArchitectureLoggerHook(interval=2)
 
@@ -155,8 +174,9 @@ def test_architecture_logger_sends_da_hoga_and_fbnetv2_scalars():
     runner.epoch = 5
     hook.after_train_epoch(runner)
     assert [step for _, step in visualizer.scalars] == [4, 6]
-    assert [(name, step) for name, _, step in visualizer.images] == [
-        ('da_windows', 4), ('da_windows', 6)]
+    assert [(name, step)
+            for name, _, step in visualizer.images] == [('da_windows', 4),
+                                                        ('da_windows', 6)]
     image = visualizer.images[0][1]
     assert image.ndim == 3 and image.shape[2] == 3 and image.dtype == np.uint8
     scalars = visualizer.scalars[-1][0]
@@ -173,19 +193,20 @@ def test_architecture_logger_sends_da_hoga_and_fbnetv2_scalars():
     assert len(hoga) == alpha.numel()
     expected = alpha.softmax(-1)
     for key, value in hoga.items():
-        edge, primitive = re.fullmatch(
-            r'arch/hoga/edge(\d+)_\d+-\d+/(\w+)', key).groups()
-        assert math.isclose(value, float(
-            expected[int(edge), primitives.index(primitive)]),
-                            abs_tol=1e-6), key
+        edge, primitive = re.fullmatch(r'arch/hoga/edge(\d+)_\d+-\d+/(\w+)',
+                                       key).groups()
+        assert math.isclose(
+            value,
+            float(expected[int(edge), primitives.index(primitive)]),
+            abs_tol=1e-6), key
 
     # FBNetV2: the chosen width and expansion of every block, the MFLOPs.
     for b, block in enumerate(supernet.stage_blocks(0)):
         width, _, expand = block.chosen()
         key = f'arch/supernet/stage0.block{b}'
         assert scalars[f'{key}/out_channels'] == width
-        assert math.isclose(scalars[f'{key}/expand_ratio'], expand,
-                            rel_tol=1e-6)
+        assert math.isclose(
+            scalars[f'{key}/expand_ratio'], expand, rel_tol=1e-6)
     assert scalars['arch/supernet/mflops'] == pytest.approx(
         float(supernet.expected_flops(weights='argmax')) / 1e6, rel=1e-6)
     # The log has the same architecture in words.
@@ -196,10 +217,14 @@ def test_architecture_logger_sends_da_hoga_and_fbnetv2_scalars():
 def test_ib_term_is_off_for_the_warm_up_epochs(market_root):
     model = tiny_reid()
     dataset_cfg = dict(
-        type='Market1501', data_root=market_root, split='train',
-        pipeline=[dict(type='LoadImageFromFile'),
-                  dict(type='Resize', scale=(16, 32)),
-                  dict(type='PackInputs')])
+        type='Market1501',
+        data_root=market_root,
+        split='train',
+        pipeline=[
+            dict(type='LoadImageFromFile'),
+            dict(type='Resize', scale=(16, 32)),
+            dict(type='PackInputs')
+        ])
     dataset = DATASETS.build(dataset_cfg)
 
     def build_dataloader(cfg, seed=None):
@@ -209,15 +234,19 @@ def test_ib_term_is_off_for_the_warm_up_epochs(market_root):
         return DataLoader(dataset, batch_size=16, collate_fn=pseudo_collate)
 
     runner = SimpleNamespace(
-        model=model, epoch=0, max_epochs=10, seed=0,
-        cfg=dict(train_dataloader=dict(dataset=dict(dataset_cfg)),
-                 test_dataloader=dict(dataset=dict(dataset_cfg))),
+        model=model,
+        epoch=0,
+        max_epochs=10,
+        seed=0,
+        cfg=dict(
+            train_dataloader=dict(dataset=dict(dataset_cfg)),
+            test_dataloader=dict(dataset=dict(dataset_cfg))),
         build_dataloader=build_dataloader,
         logger=SimpleNamespace(info=lambda *a: None),
         message_hub=SimpleNamespace(update_scalar=lambda *a: None),
         visualizer=FakeVisualizer())
-    hook = IBVariationalHook(warmup_ratio=0.3, input_size=(4, 2), interval=5,
-                             source='pass')
+    hook = IBVariationalHook(
+        warmup_ratio=0.3, input_size=(4, 2), interval=5, source='pass')
     hook.before_train(runner)
     assert hook.warmup_epochs == 3
     batch = next(iter(hook._loader))
@@ -238,4 +267,5 @@ def test_ib_term_is_off_for_the_warm_up_epochs(market_root):
     assert [step for _, step in runner.visualizer.scalars] == [0, 5]
     assert set(runner.visualizer.scalars[0][0]) == {
         'ib/I_XW', 'ib/I_WY', 'ib/IB', 'ib/IBB', 'ib/IBB_reconstructed',
-        'ib/IBB_separable'}
+        'ib/IBB_separable'
+    }

@@ -7,8 +7,10 @@ from mmattn.engine.runner.bilevel_loop import stratified_split
 
 # 6 classes with 10, 7, 5, 4, 3 and 2 samples, interleaved.
 SIZES = {0: 10, 1: 7, 2: 5, 3: 4, 4: 3, 5: 2}
-LABELS = [label for i in range(max(SIZES.values()))
-          for label, size in SIZES.items() if i < size]
+LABELS = [
+    label for i in range(max(SIZES.values())) for label, size in SIZES.items()
+    if i < size
+]
 
 
 @pytest.mark.parametrize('ratio', [0.8, 0.5])

@@ -9,10 +9,16 @@ def test_reid_samples_keep_labels_cameras_and_query_flags(tmp_path):
     out = str(tmp_path / 'f.npz')
     metric = DumpFeatures(out)
     metric.process(None, [
-        dict(pred_feature=torch.ones(3), gt_label=torch.tensor([5]),
-             camera_id=2, is_query=True),
-        dict(pred_feature=torch.zeros(3), gt_label=torch.tensor([7]),
-             camera_id=0, is_query=False),
+        dict(
+            pred_feature=torch.ones(3),
+            gt_label=torch.tensor([5]),
+            camera_id=2,
+            is_query=True),
+        dict(
+            pred_feature=torch.zeros(3),
+            gt_label=torch.tensor([7]),
+            camera_id=0,
+            is_query=False),
     ])
     metric.compute_metrics(metric.results)
     saved = np.load(out)

@@ -44,15 +44,21 @@ def make_problem(seed, num_images=40, num_pairs=120, dim=8):
 
 
 def run_metric(metric, features, pairs, labels, folds, order=None):
-    metric.dataset_meta = dict(verification=dict(
-        name='lfw', pairs=[tuple(p) for p in pairs.tolist()],
-        labels=labels.tolist(), folds=folds.tolist(), num_folds=10))
+    metric.dataset_meta = dict(
+        verification=dict(
+            name='lfw',
+            pairs=[tuple(p) for p in pairs.tolist()],
+            labels=labels.tolist(),
+            folds=folds.tolist(),
+            num_folds=10))
     order = range(len(features)) if order is None else order
     batch = []
     for k in order:
         sample = DataSample(sample_idx=int(k))
-        sample.set_field(torch.tensor(features[k], dtype=torch.float32),
-                         'pred_feature', field_type='data')
+        sample.set_field(
+            torch.tensor(features[k], dtype=torch.float32),
+            'pred_feature',
+            field_type='data')
         batch.append(sample)
     metric.process(None, batch)
     return metric.evaluate(len(features))
@@ -62,8 +68,8 @@ def run_metric(metric, features, pairs, labels, folds, order=None):
 def test_metric_matches_reference(seed):
     features, pairs, labels, folds = make_problem(seed)
     thresholds = np.linspace(1, -1, 81)
-    metric = METRICS.build(dict(type='FaceVerificationMetric',
-                                thresholds=thresholds.tolist()))
+    metric = METRICS.build(
+        dict(type='FaceVerificationMetric', thresholds=thresholds.tolist()))
     # Samples arrive in any order; sample_idx puts them in place.
     order = np.random.default_rng(seed).permutation(len(features))
     result = run_metric(metric, features, pairs, labels, folds, order)
@@ -95,8 +101,13 @@ def test_errors():
         metric.process(None, [DataSample(sample_idx=0)])
     features, pairs, labels, folds = make_problem(0)
     with pytest.raises(ValueError, match='no feature for'):
-        run_metric(FaceVerificationMetric(), features, pairs, labels, folds,
-                   order=range(5))
+        run_metric(
+            FaceVerificationMetric(),
+            features,
+            pairs,
+            labels,
+            folds,
+            order=range(5))
     metric = FaceVerificationMetric()
     metric.dataset_meta = dict(classes=('a', ))
     metric.results = [(0, torch.zeros(2))]

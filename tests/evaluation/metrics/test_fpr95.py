@@ -16,8 +16,9 @@ def sort_reference(distances, is_match, recall=0.95):
     n_neg = len(is_match) - n_pos
     for position, i in enumerate(order):
         threshold = distances[i]
-        declared = [j for j in range(len(distances))
-                    if distances[j] <= threshold]
+        declared = [
+            j for j in range(len(distances)) if distances[j] <= threshold
+        ]
         tp = sum(is_match[j] for j in declared)
         if tp >= recall * n_pos - 1e-9:
             fp = sum(not is_match[j] for j in declared)

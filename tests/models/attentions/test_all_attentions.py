@@ -11,35 +11,55 @@ from mmattn.registry import MODELS
 # (C a multiple of 32, the strictest constraint: StRA's 8 modes with
 # C / 4 hidden channels).
 FEATURE_MAP_MODULES = {
-    'NonLocalAttention': lambda c: dict(in_channels=c),
-    'SEAttention': lambda c: dict(in_channels=c, reduction=4),
-    'ChannelGate': lambda c: dict(in_channels=c, reduction=4),
-    'SpatialGate': lambda c: dict(),
-    'CBAMAttention': lambda c: dict(in_channels=c, reduction=4),
-    'ChannelWindowAttention': lambda c: dict(in_channels=c),
-    'MultiWindowAttention': lambda c: dict(in_channels=c),
+    'NonLocalAttention':
+    lambda c: dict(in_channels=c),
+    'SEAttention':
+    lambda c: dict(in_channels=c, reduction=4),
+    'ChannelGate':
+    lambda c: dict(in_channels=c, reduction=4),
+    'SpatialGate':
+    lambda c: dict(),
+    'CBAMAttention':
+    lambda c: dict(in_channels=c, reduction=4),
+    'ChannelWindowAttention':
+    lambda c: dict(in_channels=c),
+    'MultiWindowAttention':
+    lambda c: dict(in_channels=c),
     'FixedChannelWindowAttention':
     lambda c: dict(in_channels=c, windows=[(c - 3, 5), (c // 2, 4)]),
-    'DCSAttention': lambda c: dict(in_channels=c),
-    'CompressedSelfAttention': lambda c: dict(in_channels=c, num_bases=4),
-    'LocalAttention': lambda c: dict(channels=c),
-    'ModeAttention': lambda c: dict(channels=c),
-    'StructureRegularizedAttention': lambda c: dict(in_channels=c),
+    'DCSAttention':
+    lambda c: dict(in_channels=c),
+    'CompressedSelfAttention':
+    lambda c: dict(in_channels=c, num_bases=4),
+    'LocalAttention':
+    lambda c: dict(channels=c),
+    'ModeAttention':
+    lambda c: dict(channels=c),
+    'StructureRegularizedAttention':
+    lambda c: dict(in_channels=c),
     'StRABottleneck':
     lambda c: dict(in_channels=c, out_channels=c, stra_cfg=dict(groups=2)),
-    'HOGAttention': lambda c: dict(in_channels=c),
-    'HOGSEAttention': lambda c: dict(in_channels=c),
-    'HOG_SE': lambda c: dict(in_channels=c),
-    'HOGCBAMAttention': lambda c: dict(in_channels=c),
-    'HOG_CBAM': lambda c: dict(in_channels=c),
-    'SelfAttention2d': lambda c: dict(in_channels=c),
-    'StandAloneSelfAttention': lambda c: dict(in_channels=c, kernel_size=3),
-    'GlobalContextAttention': lambda c: dict(in_channels=c, ratio=1 / 4),
+    'HOGAttention':
+    lambda c: dict(in_channels=c),
+    'HOGSEAttention':
+    lambda c: dict(in_channels=c),
+    'HOG_SE':
+    lambda c: dict(in_channels=c),
+    'HOGCBAMAttention':
+    lambda c: dict(in_channels=c),
+    'HOG_CBAM':
+    lambda c: dict(in_channels=c),
+    'SelfAttention2d':
+    lambda c: dict(in_channels=c),
+    'StandAloneSelfAttention':
+    lambda c: dict(in_channels=c, kernel_size=3),
+    'GlobalContextAttention':
+    lambda c: dict(in_channels=c, ratio=1 / 4),
     # The global parametric gather needs a fixed map size; extent 2 does not.
-    'GatherExciteAttention': lambda c: dict(in_channels=c, extent=2),
+    'GatherExciteAttention':
+    lambda c: dict(in_channels=c, extent=2),
     'AttentionAugmentedConv2d':
-    lambda c: dict(in_channels=c, out_channels=c, num_heads=2,
-                   relative=False),
+    lambda c: dict(in_channels=c, out_channels=c, num_heads=2, relative=False),
 }
 # The search form of HOGA, whose alpha lives in a bound HOGAArchitecture
 # (the registered 'HOGAArchitecture' is tested through it).
@@ -126,8 +146,8 @@ def test_output_shape(name, size):
         assert torch.isfinite(out).all()
 
 
-@pytest.mark.parametrize('name,cfg', [(n, c) for n, (c, _) in
-                                      TOKEN_MODULES.items()])
+@pytest.mark.parametrize('name,cfg',
+                         [(n, c) for n, (c, _) in TOKEN_MODULES.items()])
 @pytest.mark.parametrize('num_tokens', [1, 7])
 def test_token_module_output_shape(name, cfg, num_tokens):
     module = MODELS.build(dict(type=name, **cfg))

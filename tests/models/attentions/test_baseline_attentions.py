@@ -7,15 +7,14 @@ import os.path as osp
 import pytest
 import torch
 import torch.nn as nn
+from conftest import REPO_ROOT
 from mmcv.cnn import ContextBlock
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
-from conftest import REPO_ROOT
 from mmattn.models.attentions import (AttentionAugmentedConv2d,
                                       GatherExciteAttention,
-                                      GlobalContextAttention,
-                                      SelfAttention2d,
+                                      GlobalContextAttention, SelfAttention2d,
                                       StandAloneSelfAttention)
 from mmattn.registry import MODELS
 
@@ -38,8 +37,7 @@ def test_seed002_self_attention_is_eq_1_2_with_alpha_residual():
             out[b, :, i] = v @ f  # eq. 1
     expected = 0.7 * out.view_as(x) + x
     assert torch.allclose(module(x), expected, atol=1e-5)
-    assert torch.allclose(module.attention_map(x).sum(-1),
-                          torch.ones(2, 20))
+    assert torch.allclose(module.attention_map(x).sum(-1), torch.ones(2, 20))
     # The value keeps all C channels (W_g is C x C), C' defaults to C / 8.
     assert module.value_conv.weight.shape[:2] == (16, 16)
     assert SelfAttention2d(64).qk_channels == 8
@@ -48,8 +46,9 @@ def test_seed002_self_attention_is_eq_1_2_with_alpha_residual():
 def naive_sasa(module, x):
     b, c, h, w = x.shape
     k, n, d = module.kernel_size, module.num_heads, module.head_channels
-    q, key, v = (conv(x) for conv in (module.query_conv, module.key_conv,
-                                      module.value_conv))
+    q, key, v = (
+        conv(x)
+        for conv in (module.query_conv, module.key_conv, module.value_conv))
     rel = module.relative_embedding()
     out = torch.zeros(b, module.out_channels, h, w)
     for bb in range(b):
@@ -67,8 +66,8 @@ def naive_sasa(module, x):
                                               qv @ rel[head, :, a * k + e])
                                 values.append(v[bb, part, ii, jj])
                     weights = torch.stack(logits).softmax(0)
-                    out[bb, part, i, j] = (weights[:, None] *
-                                           torch.stack(values)).sum(0)
+                    out[bb, part, i,
+                        j] = (weights[:, None] * torch.stack(values)).sum(0)
     return out
 
 
@@ -140,8 +139,8 @@ def test_attention_augmented_conv_matches_its_formula():
     out = torch.zeros(2, module.value_channels, 3, 4)
     for b in range(2):
         for head in range(n):
-            qs, vs = slice(head * dk, (head + 1) * dk), slice(
-                head * dv, (head + 1) * dv)
+            qs, vs = slice(head * dk,
+                           (head + 1) * dk), slice(head * dv, (head + 1) * dv)
             for yi in range(3):
                 for xi in range(4):
                     qi = q[b, qs, yi, xi]
@@ -158,22 +157,23 @@ def test_attention_augmented_conv_matches_its_formula():
     # d_k = 0.2 C_out, d_v = 0.1 C_out rounded to whole heads.
     assert (module.key_channels, module.value_channels) == (6, 4)
     strided = AttentionAugmentedConv2d.from_module(
-        nn.Conv2d(8, 32, 3, stride=2, padding=1), num_heads=2,
-        spatial_size=2)
+        nn.Conv2d(8, 32, 3, stride=2, padding=1), num_heads=2, spatial_size=2)
     assert strided(torch.randn(1, 8, 4, 4)).shape == (1, 32, 2, 2)
 
 
-@pytest.mark.parametrize('name,millions,tolerance', [
-    ('gc_resnet50_8xb32_in1k.py', 28.08, 0.03),
-    ('ge_resnet50_8xb32_in1k.py', 31.20, 0.03),
-    # AA-Net's own paper lists AA-ResNet-50 at 25.8 M; seed 004 24.3 M. With
-    # kappa = 0.2, upsilon = 0.1, 8 heads on stages 3-5 the count is 25.1 M:
-    # between the two, 3.4 % above seed 004.
-    ('aa_resnet50_8xb32_in1k.py', 24.30, 0.04),
-])
+@pytest.mark.parametrize(
+    'name,millions,tolerance',
+    [
+        ('gc_resnet50_8xb32_in1k.py', 28.08, 0.03),
+        ('ge_resnet50_8xb32_in1k.py', 31.20, 0.03),
+        # AA-Net's own paper lists AA-ResNet-50 at 25.8 M; seed 004 24.3 M.
+        # With kappa = 0.2, upsilon = 0.1, 8 heads on stages 3-5 the count is
+        # 25.1 M:
+        # between the two, 3.4 % above seed 004.
+        ('aa_resnet50_8xb32_in1k.py', 24.30, 0.04),
+    ])
 def test_seed004_table5_parameter_counts(name, millions, tolerance):
     init_default_scope('mmattn')
-    cfg = Config.fromfile(
-        osp.join(REPO_ROOT, 'configs/classification', name))
+    cfg = Config.fromfile(osp.join(REPO_ROOT, 'configs/classification', name))
     count = sum(p.numel() for p in MODELS.build(cfg.model).parameters())
     assert abs(count / (millions * 1e6) - 1) < tolerance, count

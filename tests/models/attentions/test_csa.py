@@ -6,7 +6,6 @@ from mmattn.models.attentions.csa import CompressedSelfAttention
 from mmattn.registry import MODELS
 
 
-
 def full_attention_reference(module, x):
     """CSA written as plain self-attention: materialise the HW x HW map
     A_i(j) = sum_k W[k, i] B_k(j) (paper eq. 4) and apply eq. 1."""
@@ -54,8 +53,8 @@ def test_csa_starts_as_identity():
 
 
 def test_csa_fixed_alpha_is_a_buffer():
-    module = CompressedSelfAttention(8, num_bases=2, alpha_init=0.5,
-                                     learnable_alpha=False)
+    module = CompressedSelfAttention(
+        8, num_bases=2, alpha_init=0.5, learnable_alpha=False)
     assert 'alpha' not in dict(module.named_parameters())
     assert module.alpha.item() == 0.5
 

@@ -31,11 +31,11 @@ def window(start, length, num_channels):
 def bilinear_reference(x, s_int, l_int, s_dec, l_dec):
     """Paper eq. 4-5: interpolate the four integer windows' results."""
     C = x.shape[1]
-    return ((1 - s_dec) * (1 - l_dec) * hard_window_f(
-        x, window(s_int, l_int, C)) + s_dec * (1 - l_dec) * hard_window_f(
-            x, window(s_int + 1, l_int, C)) + (1 - s_dec) * l_dec *
-            hard_window_f(x, window(s_int, l_int + 1, C)) +
-            s_dec * l_dec * hard_window_f(x, window(s_int + 1, l_int + 1, C)))
+    return (
+        (1 - s_dec) * (1 - l_dec) * hard_window_f(x, window(s_int, l_int, C)) +
+        s_dec * (1 - l_dec) * hard_window_f(x, window(s_int + 1, l_int, C)) +
+        (1 - s_dec) * l_dec * hard_window_f(x, window(s_int, l_int + 1, C)) +
+        s_dec * l_dec * hard_window_f(x, window(s_int + 1, l_int + 1, C)))
 
 
 def make_transparent(module):
@@ -57,12 +57,11 @@ def randomize_output(module, seed=0):
     gen = torch.Generator().manual_seed(seed)
     proj = module.out_proj
     with torch.no_grad():
-        proj.conv.weight.copy_(torch.randn(proj.conv.weight.shape,
-                                           generator=gen))
-        proj.norm.weight.copy_(torch.rand(proj.norm.weight.shape,
-                                          generator=gen) + 0.5)
-        proj.norm.bias.copy_(torch.randn(proj.norm.bias.shape,
-                                         generator=gen))
+        proj.conv.weight.copy_(
+            torch.randn(proj.conv.weight.shape, generator=gen))
+        proj.norm.weight.copy_(
+            torch.rand(proj.norm.weight.shape, generator=gen) + 0.5)
+        proj.norm.bias.copy_(torch.randn(proj.norm.bias.shape, generator=gen))
     module.eval()
     return module
 
@@ -107,31 +106,28 @@ def test_arch_parameters_are_the_window_parameters():
 
 @pytest.mark.parametrize('start,length', [(3, 5), (6, 5), (7, 7)])
 def test_integer_window_equals_hard_window(x, start, length):
-    module = make_transparent(set_windows(
-        ChannelWindowAttention(8), [start], [length]))
+    module = make_transparent(
+        set_windows(ChannelWindowAttention(8), [start], [length]))
     expected = hard_window_f(x, window(start, length, 8))
-    torch.testing.assert_close(module(x) - x, expected, rtol=1e-4,
-                               atol=1e-5)
+    torch.testing.assert_close(module(x) - x, expected, rtol=1e-4, atol=1e-5)
 
 
-@pytest.mark.parametrize('start,length', [(2.3, 3.6), (5.7, 4.2),
-                                          (6.5, 7.9)])
+@pytest.mark.parametrize('start,length', [(2.3, 3.6), (5.7, 4.2), (6.5, 7.9)])
 def test_fractional_window_matches_bilinear_reference(x, start, length):
     """Eq. 4-5 with circular padding, against the four explicit windows."""
-    module = make_transparent(set_windows(
-        ChannelWindowAttention(8), [start], [length]))
+    module = make_transparent(
+        set_windows(ChannelWindowAttention(8), [start], [length]))
     s_int, l_int = int(start), int(length)
     expected = bilinear_reference(x, s_int, l_int, start - s_int,
                                   length - l_int)
-    torch.testing.assert_close(module(x) - x, expected, rtol=1e-4,
-                               atol=1e-5)
+    torch.testing.assert_close(module(x) - x, expected, rtol=1e-4, atol=1e-5)
 
 
 def test_channel_weights_formula():
     module = set_windows(ChannelWindowAttention(8), [2.3], [3.6])
     s, l = 0.3, 0.6  # noqa: E741
-    expected = torch.tensor(
-        [0, 0, 1 - s, 1, 1, s + l - s * l, s * l, 0], dtype=torch.float32)
+    expected = torch.tensor([0, 0, 1 - s, 1, 1, s + l - s * l, s * l, 0],
+                            dtype=torch.float32)
     torch.testing.assert_close(module.channel_weights().detach(), expected)
     assert module.support().tolist() == [2, 3, 4, 5, 6]
 
@@ -140,9 +136,10 @@ def test_feature_interpolation_mode(x):
     """'feature' mode: the authors' interpolation of the windowed features,
     against a plain reference with cat(X, X) padding."""
     start, length = 5.7, 4.2
-    module = make_transparent(set_windows(
-        ChannelWindowAttention(8, interpolation='feature'), [start],
-        [length]))
+    module = make_transparent(
+        set_windows(
+            ChannelWindowAttention(8, interpolation='feature'), [start],
+            [length]))
     s_int, l_int, s, l = 5, 4, 0.7, 0.2  # noqa: E741
     padded = torch.cat([x, x], dim=1)
     theta_l = (1 - s) * padded[:, s_int:s_int + l_int] + \
@@ -154,11 +151,10 @@ def test_feature_interpolation_mode(x):
     tokens = x.flatten(2).transpose(1, 2)
     expected = (theta @ theta.transpose(1, 2) @ tokens / 12).transpose(
         1, 2).reshape(x.shape)
-    torch.testing.assert_close(module(x) - x, expected, rtol=1e-4,
-                               atol=1e-5)
+    torch.testing.assert_close(module(x) - x, expected, rtol=1e-4, atol=1e-5)
     # It is not eq. 4-5 at a fractional window, but is at an integer one.
-    affinity = make_transparent(set_windows(
-        ChannelWindowAttention(8), [start], [length]))
+    affinity = make_transparent(
+        set_windows(ChannelWindowAttention(8), [start], [length]))
     assert not torch.allclose(affinity(x), module(x), atol=1e-4)
     set_windows(module, [5], [4])
     set_windows(affinity, [5], [4])
@@ -167,8 +163,8 @@ def test_feature_interpolation_mode(x):
 
 def test_gradient_matches_paper_eq8_eq9(x):
     start, length = 2.3, 3.6
-    module = make_transparent(set_windows(
-        ChannelWindowAttention(8), [start], [length]))
+    module = make_transparent(
+        set_windows(ChannelWindowAttention(8), [start], [length]))
     weight = torch.randn(x.shape, generator=torch.Generator().manual_seed(3))
     ((module(x) - x) * weight).sum().backward()
     s_int, l_int, s, l = 2, 3, 0.3, 0.6  # noqa: E741
@@ -176,35 +172,34 @@ def test_gradient_matches_paper_eq8_eq9(x):
     def contract(s0, l0):
         return (hard_window_f(x, window(s0, l0, 8)) * weight).sum()
 
-    grad_s = (1 - l) * (contract(s_int + 1, l_int) - contract(
-        s_int, l_int)) + l * (contract(s_int + 1, l_int + 1) -
-                              contract(s_int, l_int + 1))
-    grad_l = (1 - s) * (contract(s_int, l_int + 1) - contract(
-        s_int, l_int)) + s * (contract(s_int + 1, l_int + 1) -
-                              contract(s_int + 1, l_int))
-    torch.testing.assert_close(module.s_dec.grad[0], grad_s, rtol=1e-4,
-                               atol=1e-4)
-    torch.testing.assert_close(module.l_dec.grad[0], grad_l, rtol=1e-4,
-                               atol=1e-4)
+    grad_s = (1 - l) * (
+        contract(s_int + 1, l_int) - contract(s_int, l_int)) + l * (
+            contract(s_int + 1, l_int + 1) - contract(s_int, l_int + 1))
+    grad_l = (1 - s) * (
+        contract(s_int, l_int + 1) - contract(s_int, l_int)) + s * (
+            contract(s_int + 1, l_int + 1) - contract(s_int + 1, l_int))
+    torch.testing.assert_close(
+        module.s_dec.grad[0], grad_s, rtol=1e-4, atol=1e-4)
+    torch.testing.assert_close(
+        module.l_dec.grad[0], grad_l, rtol=1e-4, atol=1e-4)
 
 
 @pytest.mark.parametrize('build', [
     lambda: set_windows(ChannelWindowAttention(6), [4.3], [3.6]),
     lambda: set_windows(
         ChannelWindowAttention(6, interpolation='feature'), [1.2], [2.7]),
-    lambda: set_windows(MultiWindowAttention(6, window_length=2),
-                        [0.2, 2.6, 4.1], [1.7, 1.4, 1.3]),
+    lambda: set_windows(
+        MultiWindowAttention(6, window_length=2), [0.2, 2.6, 4.1],
+        [1.7, 1.4, 1.3]),
 ])
 def test_gradcheck_window_and_input(build):
     module = randomize_output(build()).double()
-    inputs = (torch.randn(1, 6, 2, 3, dtype=torch.float64,
-                          requires_grad=True),
+    inputs = (torch.randn(1, 6, 2, 3, dtype=torch.float64, requires_grad=True),
               module.s_dec.detach().clone().requires_grad_(True),
               module.l_dec.detach().clone().requires_grad_(True))
 
     def run(x, s_dec, l_dec):
-        return functional_call(module, {'s_dec': s_dec, 'l_dec': l_dec},
-                               (x, ))
+        return functional_call(module, {'s_dec': s_dec, 'l_dec': l_dec}, (x, ))
 
     assert torch.autograd.gradcheck(run, inputs)
     out = run(*inputs)
@@ -262,12 +257,14 @@ def _weighted_loss(module, x, weight):
         6, init_windows=[(0.0, 3.0)], interpolation='feature'),
     lambda: MultiWindowAttention(6, window_length=2),
 ])
-@pytest.mark.parametrize('start,length,crossing', [
-    (2, 3, 's'),  # s: 2 - eps -> 2 + eps
-    (6, 3, 's'),  # s wraps: 6 - eps == C - eps -> 0 + eps
-    (1, 4, 'l'),  # l: 4 - eps -> 4 + eps
-    (3, 3, 'sl'),  # both at once
-])
+@pytest.mark.parametrize(
+    'start,length,crossing',
+    [
+        (2, 3, 's'),  # s: 2 - eps -> 2 + eps
+        (6, 3, 's'),  # s wraps: 6 - eps == C - eps -> 0 + eps
+        (1, 4, 'l'),  # l: 4 - eps -> 4 + eps
+        (3, 3, 'sl'),  # both at once
+    ])
 def test_loss_is_continuous_across_an_integer_carry(build, start, length,
                                                     crossing):
     """Moving s (or l) across an integer, where carry_ moves a whole step
@@ -331,8 +328,7 @@ def test_merge_windows_eq10():
     assert merge_windows([(0, 8), (8, 8)], 32) == [(0, 16)]
     assert merge_windows([(10, 3), (0, 4)], 32) == [(0, 4), (10, 3)]
     # a nested window disappears; wrapping windows merge across C - 1 -> 0
-    assert merge_windows([(2, 10), (4, 2), (30, 4), (1, 1)], 32) == [(30,
-                                                                      14)]
+    assert merge_windows([(2, 10), (4, 2), (30, 4), (1, 1)], 32) == [(30, 14)]
     assert merge_windows([(0, 20), (16, 20)], 32) == [(0, 32)]
     with pytest.raises(ValueError, match='length'):
         merge_windows([(0, 0)], 8)
@@ -348,8 +344,8 @@ def test_multi_window_init_and_stats():
     assert stats['num_windows_after'] == 1
     assert stats['sum_length'] == 20 and stats['windows'] == [(0, 20)]
 
-    module = set_windows(MultiWindowAttention(32), [0, 3, 16, 26],
-                         [5, 6, 4, 4])
+    module = set_windows(
+        MultiWindowAttention(32), [0, 3, 16, 26], [5, 6, 4, 4])
     stats = module.window_stats()
     assert stats['windows'] == [(0, 9), (16, 4), (26, 4)]
     assert stats['num_windows_before'] == 4
@@ -359,13 +355,13 @@ def test_multi_window_init_and_stats():
 
 
 def test_multi_window_counts_shared_channels_once(x):
-    module = make_transparent(set_windows(
-        MultiWindowAttention(8, window_length=3), [0, 1, 6], [3, 2, 1]))
+    module = make_transparent(
+        set_windows(
+            MultiWindowAttention(8, window_length=3), [0, 1, 6], [3, 2, 1]))
     # windows {0,1,2} and {1,2} overlap; eq. 11-12 concatenates the merged
     # windows [0, 3) and [6, 7)
     expected = hard_window_f(x, [0, 1, 2, 6])
-    torch.testing.assert_close(module(x) - x, expected, rtol=1e-4,
-                               atol=1e-5)
+    torch.testing.assert_close(module(x) - x, expected, rtol=1e-4, atol=1e-5)
 
 
 @pytest.mark.parametrize('build', [
@@ -394,8 +390,8 @@ def test_fixed_form_prunes_the_affinity_channels(x):
     by_index = FixedChannelWindowAttention(8, channel_indices=[7, 0, 2, 6])
     assert by_index.windows == [(2, 1), (6, 3)]
     make_transparent(fixed)
-    torch.testing.assert_close(fixed(x) - x, hard_window_f(x, [0, 2, 6, 7]),
-                               rtol=1e-4, atol=1e-5)
+    torch.testing.assert_close(
+        fixed(x) - x, hard_window_f(x, [0, 2, 6, 7]), rtol=1e-4, atol=1e-5)
     assert 'channel_indices' not in fixed.state_dict()
 
 

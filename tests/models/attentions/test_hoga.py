@@ -10,12 +10,14 @@ from mmattn.models.attentions.hoga import (HOGA_GENOTYPES, Genotype,
                                            HOGCBAMAttention, HOGSEAttention,
                                            bind_shared_architecture,
                                            hoga_edges)
+# yapf: disable
 from mmattn.models.attentions.hoga_ops import (HOGA_PRIMITIVES,
                                                PRIMITIVE_NAMES, CBAMPrimitive,
                                                ChannelAttentionV2, MixedOp,
                                                NormalizationAttention,
                                                SEChannelAttention,
                                                SpatialConvAttention)
+# yapf: enable
 from mmattn.registry import MODELS
 
 
@@ -34,16 +36,16 @@ def randomise_norms(module, seed=1):
 def random_genotype(num_groups, seed, with_none=True):
     rng = random.Random(seed)
     names = list(PRIMITIVE_NAMES if with_none else PRIMITIVE_NAMES[1:])
-    return Genotype(num_groups,
-                    tuple((rng.choice(names), s, t)
-                          for s, t in hoga_edges(num_groups)))
+    return Genotype(
+        num_groups,
+        tuple((rng.choice(names), s, t) for s, t in hoga_edges(num_groups)))
 
 
 def test_primitive_names():
-    assert PRIMITIVE_NAMES == (
-        'none', 'skip_connect', 'se', 'channel_attention_v2',
-        'spatial_sep_conv_3x3', 'spatial_dil_conv_3x3', 'norm_sep_conv_3x3',
-        'norm_dil_conv_3x3', 'cbam')
+    assert PRIMITIVE_NAMES == ('none', 'skip_connect', 'se',
+                               'channel_attention_v2', 'spatial_sep_conv_3x3',
+                               'spatial_dil_conv_3x3', 'norm_sep_conv_3x3',
+                               'norm_dil_conv_3x3', 'cbam')
     x = torch.randn(2, 4, 5, 5)
     for name, build in HOGA_PRIMITIVES.items():
         assert build(4)(x).shape == x.shape, name
@@ -114,8 +116,10 @@ def hoga_reference(module, x):
     """Fixed-form HOGA from the paper's equations, using the module's ops."""
     k = module.num_groups
     groups = torch.split(x, module.group_channels, dim=1)
-    op_of = {(s, t): (e, op)
-             for e, (op, s, t) in enumerate(module.genotype.edges)}
+    op_of = {
+        (s, t): (e, op)
+        for e, (op, s, t) in enumerate(module.genotype.edges)
+    }
     nodes = []
     for t in range(k):
         node = torch.zeros_like(groups[t])
@@ -266,8 +270,8 @@ def test_named_genotypes_build_and_run():
     assert ('norm_dil_conv_3x3', 1, 3) in autola.edges
     x = torch.randn(2, 32, 6, 6)
     for cfg in (dict(type='HOGAttention', in_channels=32),
-                dict(type='HOGAttention', in_channels=32, genotype='autola'),
-                dict(type='HOG_SE', in_channels=32),
+                dict(type='HOGAttention', in_channels=32,
+                     genotype='autola'), dict(type='HOG_SE', in_channels=32),
                 dict(type='HOG_CBAM', in_channels=32),
                 dict(type='HOGSEAttention', in_channels=32, fusion='none')):
         module = MODELS.build(cfg)
@@ -282,8 +286,8 @@ def test_genotype_round_trips_through_json():
     text = json.dumps(genotype.to_dict())
     assert Genotype.from_dict(json.loads(text)) == genotype
     # edges may come in any order; they are stored canonically
-    shuffled = dict(num_groups=4,
-                    edges=list(reversed(genotype.to_dict()['edges'])))
+    shuffled = dict(
+        num_groups=4, edges=list(reversed(genotype.to_dict()['edges'])))
     assert Genotype.from_dict(shuffled) == genotype
 
 
@@ -291,11 +295,11 @@ def test_genotype_round_trips_through_json():
     (dict(in_channels=10, num_groups=4), ValueError, 'multiple of num_groups'),
     (dict(in_channels=16, num_groups=0), ValueError, 'num_groups'),
     (dict(in_channels=16, num_groups=2), ValueError, 'give a genotype'),
-    (dict(in_channels=16, genotype='hog_se', search=True), ValueError,
-     'not both'),
+    (dict(in_channels=16, genotype='hog_se',
+          search=True), ValueError, 'not both'),
     (dict(in_channels=16, genotype='unknown'), ValueError, 'named genotypes'),
-    (dict(in_channels=16, num_groups=2, genotype='autola'), ValueError,
-     'genotype has 4 groups'),
+    (dict(in_channels=16, num_groups=2,
+          genotype='autola'), ValueError, 'genotype has 4 groups'),
     (dict(in_channels=16, fusion='cbam'), ValueError, 'fusion'),
     (dict(in_channels=16, genotype=3), TypeError, 'genotype'),
 ])
@@ -335,8 +339,7 @@ def test_fixed_genotype_has_no_architecture_parameters():
 
 @pytest.mark.parametrize('channels', [16, 64, 512])
 @pytest.mark.parametrize('reduction', [2, 16])
-def test_fusion_parameter_count_is_the_documented_formula(channels,
-                                                          reduction):
+def test_fusion_parameter_count_is_the_documented_formula(channels, reduction):
     """Seed 004 AutoLA rows (issue 13): the fusion is two 1x1 convs over
     C + C/4 -> C -> C (2.25 C^2, plus 4C of BN) and SE(C, r) after the add
     (2 C (C/r) + C + C/r); the SE on the group sum is SE(C/4, r). ResNet-18
@@ -344,6 +347,7 @@ def test_fusion_parameter_count_is_the_documented_formula(channels,
     609280 fewer parameters with r = 16 than with r = 2 from the output SE
     alone (0.648M with the group-sum SE and the biases: 14.23M -> 13.58M;
     paper 13.51M)."""
+
     def count(module):
         return sum(p.numel() for p in module.parameters())
 
@@ -357,13 +361,14 @@ def test_fusion_parameter_count_is_the_documented_formula(channels,
     assert count(module.out_attention) == se(c, reduction)
     assert count(module.group_sum_attention) == se(g, reduction)
     edges = count(module.edge_ops)
-    assert count(module) == (count(module.fuse) + se(c, reduction) +
-                             se(g, reduction) + edges)
+    assert count(module) == (
+        count(module.fuse) + se(c, reduction) + se(g, reduction) + edges)
     # The edges do not depend on r.
     assert edges == count(HOGAttention(channels, fusion_reduction=3).edge_ops)
 
 
 def test_resnet18_fusion_reduction_difference():
+
     def count(module):
         return sum(p.numel() for p in module.parameters())
 

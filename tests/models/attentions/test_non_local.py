@@ -18,8 +18,8 @@ def reference_non_local(module, x):
     logits = theta @ phi
     if module.use_scale:
         logits = logits / math.sqrt(module.inter_channels)
-    y = (torch.softmax(logits, dim=-1) @ g).transpose(1, 2).reshape(
-        B, -1, H, W)
+    y = (torch.softmax(logits, dim=-1) @ g).transpose(1,
+                                                      2).reshape(B, -1, H, W)
     return x + module.out_proj(y)
 
 
@@ -35,8 +35,11 @@ def test_starts_as_identity():
 @pytest.mark.parametrize('use_scale', [True, False])
 def test_matches_reference(use_scale):
     module = MODELS.build(
-        dict(type='NonLocalAttention', in_channels=8, reduction=4,
-             use_scale=use_scale))
+        dict(
+            type='NonLocalAttention',
+            in_channels=8,
+            reduction=4,
+            use_scale=use_scale))
     with torch.no_grad():
         module.out_proj.norm.weight.uniform_(0.5, 1.5)
         module.out_proj.norm.bias.uniform_(-1, 1)

@@ -2,8 +2,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from mmattn.models.attentions import (CBAMAttention, ChannelGate,
-                                      SEAttention, SpatialGate)
+from mmattn.models.attentions import (CBAMAttention, ChannelGate, SEAttention,
+                                      SpatialGate)
 from mmattn.registry import MODELS
 
 
@@ -20,8 +20,7 @@ def test_se_matches_formula():
     assert module.fc1.out_channels == 2  # 32 // 16
     x = torch.randn(2, 32, 3, 4)
     squeeze = x.mean(dim=(2, 3))
-    hidden = F.relu(squeeze @ module.fc1.weight.flatten(1).T +
-                    module.fc1.bias)
+    hidden = F.relu(squeeze @ module.fc1.weight.flatten(1).T + module.fc1.bias)
     gate = torch.sigmoid(hidden @ module.fc2.weight.flatten(1).T +
                          module.fc2.bias)
     torch.testing.assert_close(module(x), x * gate[:, :, None, None])
@@ -56,8 +55,7 @@ def test_spatial_gate_matches_formula():
     x = torch.randn(2, 5, 9, 8)
     pooled = torch.cat([x.amax(1, keepdim=True), x.mean(1, keepdim=True)], 1)
     logits = F.conv2d(pooled, module.conv.weight, padding=3)
-    logits = (logits - 0.3) / torch.sqrt(torch.tensor(2.0) +
-                                          module.norm.eps)
+    logits = (logits - 0.3) / torch.sqrt(torch.tensor(2.0) + module.norm.eps)
     logits = logits * module.norm.weight + module.norm.bias
     torch.testing.assert_close(module(x), x * torch.sigmoid(logits))
 

@@ -13,7 +13,6 @@ from mmattn.models.attentions.stra import (LocalAttention, ModeAttention,
 from mmattn.registry import MODELS
 
 
-
 def randomise_norms(module):
     """Non-trivial BN statistics and affine parameters, for eval mode."""
     g = torch.Generator().manual_seed(1)
@@ -30,9 +29,10 @@ def randomise_norms(module):
 def bn_eval(m, t):
     """Eval-mode BatchNorm2d written out."""
     shape = (1, -1) + (1, ) * (t.dim() - 2)
-    return ((t - m.running_mean.view(shape)) /
-            torch.sqrt(m.running_var.view(shape) + m.eps) *
-            m.weight.view(shape) + m.bias.view(shape))
+    return (
+        (t - m.running_mean.view(shape)) /
+        torch.sqrt(m.running_var.view(shape) + m.eps) * m.weight.view(shape) +
+        m.bias.view(shape))
 
 
 def local_attention_reference(module, x):
@@ -52,12 +52,13 @@ def local_attention_reference(module, x):
             logit = torch.stack([
                 omega[:, :, dy * k + dx, y, xx] + nu[:, :, y + dy, xx + dx]
                 for dy in range(k) for dx in range(k)
-            ], dim=-1)  # (B, G, K^2)
+            ],
+                                dim=-1)  # (B, G, K^2)
             p = logit.softmax(-1)
             probs[..., y, xx] = p
             for gi in range(g):
                 for j, (dy, dx) in enumerate(
-                        (dy, dx) for dy in range(k) for dx in range(k)):
+                    (dy, dx) for dy in range(k) for dx in range(k)):
                     out[:, gi * cg:(gi + 1) * cg, y, xx] += (
                         p[:, gi, j, None] *
                         values[:, gi * cg:(gi + 1) * cg, y + dy, xx + dx])
@@ -71,13 +72,13 @@ def mode_attention_reference(module, x):
     cg = c // g
     masks = module.mask_net(x).flatten(2).softmax(-1)  # (B, G, HW)
     feats = [x[:, i * cg:(i + 1) * cg].flatten(2) for i in range(g)]
-    z = torch.stack([(feats[i] * masks[:, i, None]).sum(-1)
-                     for i in range(g)], dim=1)  # (B, G, C/G)
+    z = torch.stack([(feats[i] * masks[:, i, None]).sum(-1) for i in range(g)],
+                    dim=1)  # (B, G, C/G)
 
     def gate(feat_list, modal, norm):
-        logit = torch.stack(
-            [(feat_list[i] * modal[:, i, :, None]).sum(1) for i in range(g)],
-            dim=1).view(b, g, h, w)
+        logit = torch.stack([(feat_list[i] * modal[:, i, :, None]).sum(1)
+                             for i in range(g)],
+                            dim=1).view(b, g, h, w)
         logit = bn_eval(norm, logit).flatten(2)
         return logit.sigmoid() if module.gate == 'sigmoid' else \
             logit.softmax(dim=1)
@@ -116,16 +117,21 @@ def test_local_attention_matches_loop_reference():
 def test_mode_attention_matches_reference(gate, interaction):
     torch.manual_seed(0)
     module = randomise_norms(
-        ModeAttention(12, groups=3, gate=gate, mode_interaction=interaction,
-                      mask_hidden_per_group=2)).double().eval()
+        ModeAttention(
+            12,
+            groups=3,
+            gate=gate,
+            mode_interaction=interaction,
+            mask_hidden_per_group=2)).double().eval()
     x = torch.randn(2, 12, 4, 5, dtype=torch.double)
     out = module(x)
     expected, masks = mode_attention_reference(module, x)
     assert torch.allclose(out, expected)
     assert torch.allclose(module.last_mode_masks, masks)
     assert module.last_mode_masks.shape == (2, 3, 20)
-    assert torch.allclose(module.last_mode_masks.sum(-1),
-                          torch.ones(2, 3).double())
+    assert torch.allclose(
+        module.last_mode_masks.sum(-1),
+        torch.ones(2, 3).double())
     assert (module.interaction_gate_norm is not None) == interaction
 
 
@@ -136,9 +142,10 @@ def test_mode_attention_variants_differ():
     ref = randomise_norms(ModeAttention(8, groups=2)).eval()
     state = ref.state_dict()
     no_inter = ModeAttention(8, groups=2, mode_interaction=False).eval()
-    no_inter.load_state_dict(
-        {k: v for k, v in state.items()
-         if not k.startswith('interaction_gate_norm')})
+    no_inter.load_state_dict({
+        k: v
+        for k, v in state.items() if not k.startswith('interaction_gate_norm')
+    })
     softmax = ModeAttention(8, groups=2, gate='softmax').eval()
     softmax.load_state_dict(state)
     out = ref(x)
@@ -150,8 +157,8 @@ def test_mode_attention_variants_differ():
 
 def test_stra_is_local_then_mode_attention():
     torch.manual_seed(0)
-    module = randomise_norms(
-        StructureRegularizedAttention(16, groups=4)).eval()
+    module = randomise_norms(StructureRegularizedAttention(16,
+                                                           groups=4)).eval()
     x = torch.randn(2, 16, 5, 4)
     out = module(x)
     assert out.shape == x.shape
@@ -209,8 +216,8 @@ def test_from_module_rejects_unsuitable_convs():
 @pytest.mark.parametrize('cls,kwargs,match', [
     (LocalAttention, dict(channels=12, groups=8), 'divisible by groups'),
     (LocalAttention, dict(channels=16, kernel_size=4), 'odd'),
-    (LocalAttention, dict(channels=16, groups=8, reduction=4),
-     'positive multiple of groups'),
+    (LocalAttention, dict(channels=16, groups=8,
+                          reduction=4), 'positive multiple of groups'),
     (ModeAttention, dict(channels=16, gate='tanh'), 'gate'),
     (ModeAttention, dict(channels=10, groups=4), 'divisible by groups'),
     (StructureRegularizedAttention,
@@ -223,16 +230,23 @@ def test_stra_rejects_bad_arguments(cls, kwargs, match):
 
 def test_stra_bottleneck():
     block = MODELS.build(
-        dict(type='StRABottleneck', in_channels=64, out_channels=64,
-             stra_cfg=dict(groups=4)))
+        dict(
+            type='StRABottleneck',
+            in_channels=64,
+            out_channels=64,
+            stra_cfg=dict(groups=4)))
     assert isinstance(block, StRABottleneck)
     assert isinstance(block.conv2, StructureRegularizedAttention)
     out = block(torch.randn(2, 64, 6, 4))
     assert out.shape == (2, 64, 6, 4)
     assert len(collect_mode_masks(block)) == 1
     with pytest.raises(ValueError, match='stride 1'):
-        StRABottleneck(64, 128, stride=2, stra_cfg=dict(groups=4),
-                       downsample=nn.Conv2d(64, 128, 1, stride=2))
+        StRABottleneck(
+            64,
+            128,
+            stride=2,
+            stra_cfg=dict(groups=4),
+            downsample=nn.Conv2d(64, 128, 1, stride=2))
 
 
 def test_stra_builds_from_registry():

@@ -32,9 +32,10 @@ def test_w32_params_and_checkpoint_compatibility(w32):
 
 def test_output_is_the_fusion_of_the_stock_outputs(w32):
     stock = HRNet('w32')
-    stock.load_state_dict(
-        {k: v for k, v in w32.state_dict().items()
-         if not k.startswith('fusion.')})
+    stock.load_state_dict({
+        k: v
+        for k, v in w32.state_dict().items() if not k.startswith('fusion.')
+    })
     stock.eval()
     w32.eval()
     x = torch.randn(1, 3, 64, 32)
@@ -65,11 +66,11 @@ def test_attention_after_each_stage_and_backward(w32):
         attentions=[
             dict(
                 cfg=dict(type='SEAttention'),
-                after=['layer1', 'stage2_taps.*', 'stage3_taps.*',
-                       'stage4_taps.*'])
+                after=[
+                    'layer1', 'stage2_taps.*', 'stage3_taps.*', 'stage4_taps.*'
+                ])
         ])
-    channels = [m.in_channels
-                for m in backbone.injected_attentions().values()]
+    channels = [m.in_channels for m in backbone.injected_attentions().values()]
     assert channels == [256, 18, 36, 18, 36, 72, 18, 36, 72, 144]
     (out, ) = backbone(torch.randn(2, 3, 64, 32))
     assert out.shape == (2, 2048, 16, 8)
@@ -99,12 +100,13 @@ def test_bad_arguments():
     with pytest.raises(ValueError, match='in_channels'):
         HRConcatFusion([])
 
+
 def test_reid_config_snippet():
     cfg = Config.fromfile(
         osp.join(
-            osp.dirname(osp.dirname(osp.dirname(osp.dirname(
-                osp.abspath(__file__))))), 'configs', '_base_', 'models',
-            'reid_hrnet_w32.py'))
+            osp.dirname(
+                osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))),
+            'configs', '_base_', 'models', 'reid_hrnet_w32.py'))
     model = MODELS.build(cfg.model)
     assert type(model.backbone).__name__ == 'HRNetReID'
     feats = model(torch.randn(2, 3, 64, 32), mode='tensor')

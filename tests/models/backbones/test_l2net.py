@@ -2,9 +2,9 @@ import copy
 
 import pytest
 import torch
+from conftest import REPO_ROOT
 from mmengine.config import Config
 
-from conftest import REPO_ROOT
 from mmattn.models.attentions.csa import CompressedSelfAttention
 from mmattn.models.backbones.l2net import L2Net
 from mmattn.registry import MODELS
@@ -17,11 +17,13 @@ def test_l2net_architecture_and_output():
     # The L2Net/HardNet layer table: 6 convs 3x3 and one 8x8, no biases.
     convs = [m for m in model.modules() if isinstance(m, torch.nn.Conv2d)]
     assert [(c.in_channels, c.out_channels, c.kernel_size, c.stride)
-            for c in convs] == [
-                (1, 32, (3, 3), (1, 1)), (32, 32, (3, 3), (1, 1)),
-                (32, 64, (3, 3), (2, 2)), (64, 64, (3, 3), (1, 1)),
-                (64, 128, (3, 3), (2, 2)), (128, 128, (3, 3), (1, 1)),
-                (128, 128, (8, 8), (1, 1))]
+            for c in convs] == [(1, 32, (3, 3), (1, 1)),
+                                (32, 32, (3, 3), (1, 1)),
+                                (32, 64, (3, 3), (2, 2)),
+                                (64, 64, (3, 3), (1, 1)),
+                                (64, 128, (3, 3), (2, 2)),
+                                (128, 128, (3, 3), (1, 1)),
+                                (128, 128, (8, 8), (1, 1))]
     assert sum(p.numel() for p in model.parameters()) == 1334560
     bns = [m for m in model.modules() if isinstance(m, torch.nn.BatchNorm2d)]
     assert len(bns) == 7 and all(not bn.affine for bn in bns)
@@ -57,9 +59,8 @@ def test_l2net_rejects_bad_input_and_args():
 
 
 def test_csa_config_places_csa_after_layer3():
-    cfg = Config.fromfile(
-        f'{REPO_ROOT}/configs/descriptors/'
-        'l2net-csa_hardnet_b1024_brown-liberty.py')
+    cfg = Config.fromfile(f'{REPO_ROOT}/configs/descriptors/'
+                          'l2net-csa_hardnet_b1024_brown-liberty.py')
     backbone = MODELS.build(cfg.model.backbone)
     backbone.init_weights()
     attentions = backbone.injected_attentions()

@@ -47,8 +47,10 @@ def test_mobilenetv2_200_structure():
     model = MobileNetV2ReID(arch='mobilenetv2-200')
     # Seed 000 table 5.
     assert blocks_per_stage(model) == (1, 3, 21, 19, 18, 3, 1)
-    widths = [getattr(model, f'layer{i}')[-1].conv[-1].conv.out_channels
-              for i in range(1, 8)]
+    widths = [
+        getattr(model, f'layer{i}')[-1].conv[-1].conv.out_channels
+        for i in range(1, 8)
+    ]
     assert widths == [16, 24, 32, 64, 96, 160, 320]
     assert model.conv2.conv.out_channels == 1280
     # 200 layers: every conv (stem, 2 or 3 per block, the 1280-d conv) and
@@ -115,12 +117,13 @@ def test_bad_arguments():
     with pytest.raises(ValueError, match='last_stride'):
         MobileNetV2ReID(last_stride=4)
 
+
 def test_reid_config_snippet():
     cfg = Config.fromfile(
         osp.join(
-            osp.dirname(osp.dirname(osp.dirname(osp.dirname(
-                osp.abspath(__file__))))), 'configs', '_base_', 'models',
-            'reid_mobilenetv2_200.py'))
+            osp.dirname(
+                osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))),
+            'configs', '_base_', 'models', 'reid_mobilenetv2_200.py'))
     model = MODELS.build(cfg.model)
     assert type(model.backbone).__name__ == 'MobileNetV2ReID'
     feats = model(torch.randn(2, 3, 64, 32), mode='tensor')

@@ -6,8 +6,7 @@ import torch.nn as nn
 from mmengine.config import Config
 
 from mmattn.models.backbones import AttentionBackbone, OSNet
-from mmattn.models.backbones.osnet import (AggregationGate, LiteConv3x3,
-                                           OSBlock)
+from mmattn.models.backbones.osnet import AggregationGate, LiteConv3x3, OSBlock
 from mmattn.registry import MODELS
 
 
@@ -118,12 +117,13 @@ def test_norm_eval():
     assert all(not m.training for m in model.modules()
                if isinstance(m, nn.BatchNorm2d))
 
+
 def test_reid_config_snippet():
     cfg = Config.fromfile(
         osp.join(
-            osp.dirname(osp.dirname(osp.dirname(osp.dirname(
-                osp.abspath(__file__))))), 'configs', '_base_', 'models',
-            'reid_osnet.py'))
+            osp.dirname(
+                osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))),
+            'configs', '_base_', 'models', 'reid_osnet.py'))
     model = MODELS.build(cfg.model)
     assert type(model.backbone).__name__ == 'OSNet'
     feats = model(torch.randn(2, 3, 64, 32), mode='tensor')

@@ -41,8 +41,8 @@ def test_he_et_al_structure(depth):
         for block in getattr(model, f'layer{i}'))
     assert model.conv1.kernel_size == (3, 3) and model.conv1.stride == (1, 1)
     outs = model(torch.randn(2, 3, 32, 32))
-    assert [tuple(o.shape) for o in outs] == [(2, 16, 32, 32),
-                                              (2, 32, 16, 16), (2, 64, 8, 8)]
+    assert [tuple(o.shape) for o in outs] == [(2, 16, 32, 32), (2, 32, 16, 16),
+                                              (2, 64, 8, 8)]
 
 
 def reference_forward(model, x):
@@ -63,9 +63,11 @@ def reference_forward(model, x):
             shortcut = y[:, :, ::stride, ::stride]
             extra = out.shape[1] - shortcut.shape[1]
             if extra:
-                shortcut = torch.cat(
-                    [shortcut, shortcut.new_zeros(
-                        shortcut.shape[0], extra, *shortcut.shape[2:])], 1)
+                shortcut = torch.cat([
+                    shortcut,
+                    shortcut.new_zeros(shortcut.shape[0], extra, *
+                                       shortcut.shape[2:])
+                ], 1)
             y = F.relu(out + shortcut)
     return y
 
@@ -112,8 +114,9 @@ def test_backward_and_in_blocks_attention():
     backbone = AttentionBackbone(
         backbone=dict(type='CifarResNet', depth=20),
         attentions=[
-            dict(cfg=dict(type='SEAttention', reduction=4),
-                 in_blocks='layer*.*')
+            dict(
+                cfg=dict(type='SEAttention', reduction=4),
+                in_blocks='layer*.*')
         ],
         dummy_input_shape=(1, 3, 32, 32))
     attentions = backbone.injected_attentions()

@@ -23,7 +23,8 @@ def classifier(backbone, in_channels):
             backbone=backbone,
             neck=dict(type='GlobalAveragePooling'),
             head=dict(
-                type='LinearClsHead', num_classes=1000,
+                type='LinearClsHead',
+                num_classes=1000,
                 in_channels=in_channels)))
 
 

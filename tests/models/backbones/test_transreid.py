@@ -11,8 +11,7 @@ ARCH = dict(embed_dims=64, num_layers=2, num_heads=4, feedforward_channels=128)
 
 
 def build(**kwargs):
-    cfg = dict(arch=ARCH, img_size=(64, 32), num_cameras=3,
-               drop_path_rate=0.)
+    cfg = dict(arch=ARCH, img_size=(64, 32), num_cameras=3, drop_path_rate=0.)
     cfg.update(kwargs)
     model = TransReID(**cfg)
     model.init_weights()
@@ -36,8 +35,9 @@ def test_jigsaw_rearrange_matches_index_formula():
         shifted = [(i + shift) % n for i in range(n)]
         size = -(-n // groups)
         shifted += [shifted[-1]] * (size * groups - n)
-        expected = [shifted[g * size + k] for k in range(size)
-                    for g in range(groups)]
+        expected = [
+            shifted[g * size + k] for k in range(size) for g in range(groups)
+        ]
         assert got.tolist() == expected
 
 
@@ -63,8 +63,7 @@ def test_forward_returns_global_and_local_cls_features():
         locals_ = []
         for p in range(4):  # 10 // 4 = 2 tokens per part
             part = torch.cat([tokens[:, :1], patches[:, 2 * p:2 * p + 2]], 1)
-            locals_.append(
-                model.jpm_local_norm(model.jpm_local(part))[:, 0])
+            locals_.append(model.jpm_local_norm(model.jpm_local(part))[:, 0])
     torch.testing.assert_close(feats[0], glob)
     for got, expected in zip(feats[1:], locals_):
         torch.testing.assert_close(got, expected)
@@ -128,8 +127,9 @@ def test_loads_imagenet_vit_checkpoint(tmp_path, prefix):
 
     # Position embedding: 14 x 14 grid resized bilinearly to 5 x 2.
     grid = vit.pos_embed[:, 1:].reshape(1, 14, 14, 64).permute(0, 3, 1, 2)
-    expected = F.interpolate(grid, size=(5, 2), mode='bilinear',
-                             align_corners=False).flatten(2).transpose(1, 2)
+    expected = F.interpolate(
+        grid, size=(5, 2), mode='bilinear',
+        align_corners=False).flatten(2).transpose(1, 2)
     torch.testing.assert_close(model.pos_embed[:, 1:], expected)
     torch.testing.assert_close(model.pos_embed[:, :1], vit.pos_embed[:, :1])
     assert torch.equal(model.patch_embed.projection.weight,
@@ -151,19 +151,23 @@ def test_loads_imagenet_vit_checkpoint(tmp_path, prefix):
 
 
 def test_dcs_replaces_every_self_attention():
-    model = MODELS.build(dict(
-        type='AttentionBackbone',
-        backbone=dict(type='TransReID', arch=ARCH, img_size=(64, 32),
-                      num_cameras=2),
-        attentions=[
-            dict(cfg=dict(type='DCSViTAttention'),
-                 replace=['layers.*.attn', 'jpm_*.attn'])
-        ]))
+    model = MODELS.build(
+        dict(
+            type='AttentionBackbone',
+            backbone=dict(
+                type='TransReID', arch=ARCH, img_size=(64, 32), num_cameras=2),
+            attentions=[
+                dict(
+                    cfg=dict(type='DCSViTAttention'),
+                    replace=['layers.*.attn', 'jpm_*.attn'])
+            ]))
     model.init_weights()
     assert list(model.injected_attentions()) == [
-        'layers.0.attn', 'jpm_global.attn', 'jpm_local.attn']
-    assert all(isinstance(m, DCSViTAttention)
-               for m in model.injected_attentions().values())
+        'layers.0.attn', 'jpm_global.attn', 'jpm_local.attn'
+    ]
+    assert all(
+        isinstance(m, DCSViTAttention)
+        for m in model.injected_attentions().values())
     model.backbone.set_camera_ids(torch.tensor([0, 1]))
     feats = model(torch.randn(2, 3, 64, 32))
     model.backbone.set_camera_ids(None)

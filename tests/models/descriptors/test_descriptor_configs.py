@@ -2,9 +2,9 @@ import glob
 import os.path as osp
 
 import pytest
+from conftest import REPO_ROOT
 from mmengine.config import Config
 
-from conftest import REPO_ROOT
 from mmattn.registry import MODELS
 
 CONFIGS = sorted(glob.glob(osp.join(REPO_ROOT, 'configs/descriptors/*.py')))

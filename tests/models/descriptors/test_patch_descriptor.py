@@ -15,8 +15,10 @@ def build():
 
 
 def batch(n, p=2):
-    inputs = [torch.randint(0, 256, (p, 1, 32, 32), dtype=torch.uint8)
-              for _ in range(n)]
+    inputs = [
+        torch.randint(0, 256, (p, 1, 32, 32), dtype=torch.uint8)
+        for _ in range(n)
+    ]
     samples = []
     for i in range(n):
         sample = DataSample()
@@ -31,8 +33,7 @@ def test_preprocessor_stacks_and_scales():
     out = model.data_preprocessor(data, True)
     assert out['inputs'].shape == (3, 2, 1, 32, 32)
     assert out['inputs'].dtype == torch.float32
-    assert torch.allclose(out['inputs'][1],
-                          data['inputs'][1].float() / 255)
+    assert torch.allclose(out['inputs'][1], data['inputs'][1].float() / 255)
     with pytest.raises(ValueError, match='same'):
         model.data_preprocessor(
             dict(inputs=[torch.zeros(2, 1, 32, 32),

@@ -11,22 +11,33 @@ from mmattn.registry import MODELS
 
 
 def tiny_cfg(head='ArcFaceHead', stra=True, diversity=True):
-    attentions = [dict(cfg=dict(type='StructureRegularizedAttention',
-                                groups=8), replace='layer4.*.conv2')]
+    attentions = [
+        dict(
+            cfg=dict(type='StructureRegularizedAttention', groups=8),
+            replace='layer4.*.conv2')
+    ]
     return dict(
         type='FaceRecognizer',
         backbone=dict(
             type='AttentionBackbone',
-            backbone=dict(type='ResNet', depth=18, stem_channels=8,
-                          base_channels=8, strides=(1, 2, 2, 1)),
+            backbone=dict(
+                type='ResNet',
+                depth=18,
+                stem_channels=8,
+                base_channels=8,
+                strides=(1, 2, 2, 1)),
             attentions=attentions if stra else [],
             dummy_input_shape=(1, 3, 32, 32)),
-        neck=dict(type='FaceEmbeddingNeck', in_channels=64,
-                  feature_size=(2, 2), embed_dim=16),
+        neck=dict(
+            type='FaceEmbeddingNeck',
+            in_channels=64,
+            feature_size=(2, 2),
+            embed_dim=16),
         head=dict(type=head, num_classes=3, in_channels=16),
         auxiliary_losses=([
-            dict(type='StRAModeDiversity',
-                 loss=dict(type='DiversityLoss', loss_weight=0.1))
+            dict(
+                type='StRAModeDiversity',
+                loss=dict(type='DiversityLoss', loss_weight=0.1))
         ] if diversity else None))
 
 
@@ -69,12 +80,13 @@ def test_test_features_concatenate_image_and_flip():
 
 
 def test_diversity_loss_needs_stra():
-    with pytest.raises(ValueError, match='StRAModeDiversity: the model has '
-                       'none of the modules'):
+    with pytest.raises(
+            ValueError,
+            match='StRAModeDiversity: the model has '
+            'none of the modules'):
         MODELS.build(tiny_cfg(stra=False))
     baseline = MODELS.build(tiny_cfg(stra=False, diversity=False))
-    losses = baseline(torch.randn(2, 3, 32, 32), samples([0, 1]),
-                      mode='loss')
+    losses = baseline(torch.randn(2, 3, 32, 32), samples([0, 1]), mode='loss')
     assert 'loss_diversity' not in losses
     with pytest.raises(ValueError, match='invalid mode'):
         baseline(torch.randn(2, 3, 32, 32), mode='nope')

@@ -10,8 +10,11 @@ from mmattn.registry import MODELS
 def test_csa_deep_supervision_head_loss():
     torch.manual_seed(0)
     head = MODELS.build(
-        dict(type='CSADeepSupervisionHead', in_channels=8, num_classes=5,
-             loss_weight=0.5))
+        dict(
+            type='CSADeepSupervisionHead',
+            in_channels=8,
+            num_classes=5,
+            loss_weight=0.5))
     assert isinstance(head, CSADeepSupervisionHead)
     feats = torch.randn(4, 8, 6, 2)
     labels = torch.tensor([0, 4, 2, 2])

@@ -64,29 +64,27 @@ def test_margin_heads_match_reference(kind, cls, kwargs):
     expected = reference_logits(feats, head.weight.detach(), labels, kind,
                                 kwargs['scale'], kwargs['margin'])
     got = head.logits(feats, labels)
-    torch.testing.assert_close(got.double(), expected, atol=1e-4,
-                               rtol=1e-4)
+    torch.testing.assert_close(got.double(), expected, atol=1e-4, rtol=1e-4)
     loss = head.loss(feats, samples(labels))['loss_cls']
-    torch.testing.assert_close(loss.double(),
-                               F.cross_entropy(expected, labels),
-                               atol=1e-4, rtol=1e-4)
+    torch.testing.assert_close(
+        loss.double(), F.cross_entropy(expected, labels), atol=1e-4, rtol=1e-4)
     # Without labels: no margin.
     plain = reference_logits(feats, head.weight.detach(), [-1] * 9, kind,
                              kwargs['scale'], 0.0)
-    torch.testing.assert_close(head(feats).double(), plain, atol=1e-4,
-                               rtol=1e-4)
+    torch.testing.assert_close(
+        head(feats).double(), plain, atol=1e-4, rtol=1e-4)
 
 
 def test_arcface_easy_margin_and_gradients():
     torch.manual_seed(2)
-    head = ArcFaceHead(num_classes=4, in_channels=5, margin=0.5,
-                       easy_margin=True)
+    head = ArcFaceHead(
+        num_classes=4, in_channels=5, margin=0.5, easy_margin=True)
     feats = torch.randn(8, 5)
     labels = torch.randint(0, 4, (8, ))
-    expected = reference_logits(feats, head.weight.detach(), labels,
-                                'arcface', 64.0, 0.5, easy=True)
-    torch.testing.assert_close(head.logits(feats, labels).double(),
-                               expected, atol=1e-4, rtol=1e-4)
+    expected = reference_logits(
+        feats, head.weight.detach(), labels, 'arcface', 64.0, 0.5, easy=True)
+    torch.testing.assert_close(
+        head.logits(feats, labels).double(), expected, atol=1e-4, rtol=1e-4)
     feats.requires_grad_(True)
     head.loss(feats, samples(labels))['loss_cls'].backward()
     assert torch.isfinite(feats.grad).all() and feats.grad.abs().sum() > 0
@@ -110,8 +108,7 @@ def test_margin_penalises_the_target():
 
 
 def test_registered_and_bad_arguments():
-    head = MODELS.build(dict(type='ArcFaceHead', num_classes=3,
-                             in_channels=4))
+    head = MODELS.build(dict(type='ArcFaceHead', num_classes=3, in_channels=4))
     assert isinstance(head, ArcFaceHead)
     with pytest.raises(ValueError, match='num_classes'):
         CosFaceHead(num_classes=0)
@@ -120,8 +117,10 @@ def test_registered_and_bad_arguments():
     with pytest.raises(ValueError, match='scale'):
         CosFaceHead(num_classes=3, scale=0)
     with pytest.raises(ValueError, match=r'\(B, 4\)'):
-        CosFaceHead(num_classes=3, in_channels=4).loss(
-            torch.randn(2, 5), samples([0, 1]))
+        CosFaceHead(
+            num_classes=3,
+            in_channels=4).loss(torch.randn(2, 5), samples([0, 1]))
     with pytest.raises(ValueError, match='labels must be in'):
-        CosFaceHead(num_classes=3, in_channels=4).loss(
-            torch.randn(2, 4), samples([0, 3]))
+        CosFaceHead(
+            num_classes=3,
+            in_channels=4).loss(torch.randn(2, 4), samples([0, 3]))

@@ -82,8 +82,7 @@ def reference_reduce(head, pooled):
         weight = conv.weight[sl, :, 0]
         g = pooled[:, :, p]
         z = g @ weight.T
-        z = (z - bn.running_mean[sl]) / torch.sqrt(bn.running_var[sl] +
-                                                   bn.eps)
+        z = (z - bn.running_mean[sl]) / torch.sqrt(bn.running_var[sl] + bn.eps)
         parts.append(F.relu(z * bn.weight[sl] + bn.bias[sl]))
     return torch.stack(parts, dim=2)
 
@@ -91,8 +90,12 @@ def reference_reduce(head, pooled):
 @pytest.mark.parametrize('share', [True, False])
 def test_pcb_head_loss_is_sum_of_part_cross_entropies(share):
     torch.manual_seed(0)
-    head = PCBHead(num_classes=5, in_channels=6, num_parts=3,
-                   reduced_channels=4, share_reduction=share)
+    head = PCBHead(
+        num_classes=5,
+        in_channels=6,
+        num_parts=3,
+        reduced_channels=4,
+        share_reduction=share)
     head.init_weights()
     with torch.no_grad():
         # Non-trivial BN statistics and affine parameters.
@@ -123,17 +126,25 @@ def test_pcb_head_loss_is_sum_of_part_cross_entropies(share):
 
 
 def test_pcb_head_unshared_reduction_has_one_conv_per_part():
-    head = PCBHead(num_classes=2, in_channels=6, num_parts=3,
-                   reduced_channels=4, share_reduction=False)
+    head = PCBHead(
+        num_classes=2,
+        in_channels=6,
+        num_parts=3,
+        reduced_channels=4,
+        share_reduction=False)
     assert head.reduction[0].weight.shape == (12, 6, 1)
-    shared = PCBHead(num_classes=2, in_channels=6, num_parts=3,
-                     reduced_channels=4)
+    shared = PCBHead(
+        num_classes=2, in_channels=6, num_parts=3, reduced_channels=4)
     assert shared.reduction[0].weight.shape == (4, 6, 1)
 
 
 def test_pcb_head_pooled_test_feature_and_errors():
-    head = PCBHead(num_classes=3, in_channels=6, num_parts=2,
-                   reduced_channels=4, test_feature='pooled')
+    head = PCBHead(
+        num_classes=3,
+        in_channels=6,
+        num_parts=2,
+        reduced_channels=4,
+        test_feature='pooled')
     pooled = torch.randn(2, 6, 2)
     torch.testing.assert_close(
         head.test_features(pooled),

@@ -21,8 +21,8 @@ def samples(labels):
 
 def feats(batch=8, parts=4, dim=8, seed=0):
     gen = torch.Generator().manual_seed(seed)
-    return tuple(torch.randn(batch, dim, generator=gen)
-                 for _ in range(1 + parts))
+    return tuple(
+        torch.randn(batch, dim, generator=gen) for _ in range(1 + parts))
 
 
 def test_structure():
@@ -48,8 +48,8 @@ def test_losses_weight_global_and_mean_local():
         bn = head.bnnecks[k]
         post = (f - f.mean(0)) / torch.sqrt(f.var(0, unbiased=False) +
                                             bn.eps) * bn.weight + bn.bias
-        ces.append(F.cross_entropy(post @ head.classifiers[k].weight.t(),
-                                   labels))
+        ces.append(
+            F.cross_entropy(post @ head.classifiers[k].weight.t(), labels))
         tris.append(triplet(f, labels))
     expected_id = 0.5 * ces[0] + 0.5 * sum(ces[1:]) / 4
     expected_tri = 0.5 * tris[0] + 0.5 * sum(tris[1:]) / 4
@@ -62,8 +62,10 @@ def test_losses_weight_global_and_mean_local():
 
 
 def test_global_weight_and_disabled_loss():
-    head = build(global_weight=1.0, loss_triplet=None,
-                 loss_id=dict(type='CrossEntropyLoss'))
+    head = build(
+        global_weight=1.0,
+        loss_triplet=None,
+        loss_id=dict(type='CrossEntropyLoss'))
     labels = torch.tensor([0, 1, 2, 3])
     x = feats(batch=4)
     losses = head.loss(x, samples(labels))
@@ -82,8 +84,8 @@ def test_test_feature_concatenates_global_and_scaled_locals():
     torch.testing.assert_close(
         got, torch.cat([post[0]] + [p / 4 for p in post[1:]], 1))
     got = head.test_feature(x, 'pre_bn')
-    torch.testing.assert_close(
-        got, torch.cat([x[0]] + [f / 4 for f in x[1:]], 1))
+    torch.testing.assert_close(got,
+                               torch.cat([x[0]] + [f / 4 for f in x[1:]], 1))
 
 
 def test_errors_name_the_config_keys():

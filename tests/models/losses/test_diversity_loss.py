@@ -7,7 +7,6 @@ from mmattn.models.losses import DiversityLoss
 from mmattn.registry import MODELS
 
 
-
 def test_diversity_loss_identical_masks_is_g_minus_one():
     g, hw = 4, 6
     masks = torch.full((2, g, hw), 1.0 / hw)
@@ -59,8 +58,8 @@ def test_diversity_loss_hand_computed_value():
     masks = torch.stack([m1, m2])[None]
     assert torch.allclose(DiversityLoss()(masks), torch.tensor(0.5))
     # (B, G, H, W) input is the same
-    assert torch.allclose(
-        DiversityLoss()(masks.view(1, 2, 2, 2)), torch.tensor(0.5))
+    assert torch.allclose(DiversityLoss()(masks.view(1, 2, 2, 2)),
+                          torch.tensor(0.5))
 
 
 def test_diversity_loss_batch_mean_block_sum_and_weight():

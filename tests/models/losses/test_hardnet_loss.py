@@ -26,8 +26,8 @@ def loop_reference(anchors, positives, labels=None, margin=1.0):
 def unit(n, d=8, seed=0):
     g = torch.Generator().manual_seed(seed)
     a = F.normalize(torch.randn(n, d, generator=g, dtype=torch.double), dim=1)
-    p = F.normalize(a + 0.5 * torch.randn(n, d, generator=g,
-                                          dtype=torch.double), dim=1)
+    p = F.normalize(
+        a + 0.5 * torch.randn(n, d, generator=g, dtype=torch.double), dim=1)
     return a, p
 
 

@@ -56,8 +56,7 @@ def test_wrong_correspondences_get_a_bounded_vanishing_gradient():
     assert loss < 2
     assert ral_wrong < 0.2 * ral_borderline
     _, hinge_wrong = gradient_on_first_positive(HardNetLoss(), wrong)
-    _, hinge_borderline = gradient_on_first_positive(HardNetLoss(),
-                                                     borderline)
+    _, hinge_borderline = gradient_on_first_positive(HardNetLoss(), borderline)
     assert hinge_wrong > 0.8 * hinge_borderline
 
 

@@ -17,8 +17,9 @@ def reference_batch_hard(feats, labels, margin):
         if not pos or not neg:
             continue
         gap = max(pos) - min(neg)
-        losses.append(max(0., gap + margin) if margin is not None else
-                      math.log1p(math.exp(gap)))
+        losses.append(
+            max(0., gap +
+                margin) if margin is not None else math.log1p(math.exp(gap)))
     return sum(losses) / len(losses)
 
 

@@ -11,12 +11,12 @@ def test_pooling_and_bn(pooling):
     x = torch.rand(4, 6, 5, 3, generator=torch.Generator().manual_seed(0))
     pre, post = neck((torch.zeros(1), x))
     expected = dict(
-        avg=x.mean((2, 3)), max=x.amax((2, 3)),
+        avg=x.mean((2, 3)),
+        max=x.amax((2, 3)),
         gem=x.clamp(min=1e-6).pow(3).mean((2, 3)).pow(1 / 3))[pooling]
     torch.testing.assert_close(pre, expected)
     assert post.shape == (4, 6)
-    torch.testing.assert_close(post.mean(0), torch.zeros(6), atol=1e-4,
-                               rtol=0)
+    torch.testing.assert_close(post.mean(0), torch.zeros(6), atol=1e-4, rtol=0)
     assert not neck.bn.bias.requires_grad
 
 

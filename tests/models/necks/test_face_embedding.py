@@ -7,8 +7,8 @@ from mmattn.models.necks import FaceEmbeddingNeck
 
 def test_flattened_embedding_matches_manual_computation():
     torch.manual_seed(0)
-    neck = FaceEmbeddingNeck(in_channels=4, feature_size=(3, 2),
-                             embed_dim=5, dropout=0.3).eval()
+    neck = FaceEmbeddingNeck(
+        in_channels=4, feature_size=(3, 2), embed_dim=5, dropout=0.3).eval()
     x = torch.randn(6, 4, 3, 2)
     (out, ) = neck((torch.randn(6, 2, 3, 3), x))  # the last output is used
     assert out.shape == (6, 5)
@@ -20,8 +20,8 @@ def test_flattened_embedding_matches_manual_computation():
 
 def test_pooled_embedding_and_dropout_in_training():
     torch.manual_seed(0)
-    neck = FaceEmbeddingNeck(in_channels=4, feature_size=None, embed_dim=3,
-                             dropout=0.5)
+    neck = FaceEmbeddingNeck(
+        in_channels=4, feature_size=None, embed_dim=3, dropout=0.5)
     (out, ) = neck(torch.randn(8, 4, 5, 7))
     assert out.shape == (8, 3) and neck.fc.in_features == 4
     out.sum().backward()

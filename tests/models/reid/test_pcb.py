@@ -10,25 +10,34 @@ from mmpretrain.structures import DataSample
 from mmattn.registry import MODELS
 
 # A narrow last-stride-1 ResNet-18: a 96x32 input gives a 6x2 map (6 parts).
-BACKBONE = dict(type='ResNet', depth=18, stem_channels=8, base_channels=8,
-                strides=(1, 2, 2, 1), out_indices=(3, ))
-CSA = dict(cfg=dict(type='CompressedSelfAttention', num_bases=4, groups=2),
-           after=['layer1', 'layer2', 'layer3'])
-
+BACKBONE = dict(
+    type='ResNet',
+    depth=18,
+    stem_channels=8,
+    base_channels=8,
+    strides=(1, 2, 2, 1),
+    out_indices=(3, ))
+CSA = dict(
+    cfg=dict(type='CompressedSelfAttention', num_bases=4, groups=2),
+    after=['layer1', 'layer2', 'layer3'])
 
 DS = dict(head=dict(type='CSADeepSupervisionHead', num_classes=4))
 
 
 def build(rpp=False, ds=DS, attentions=(CSA, ), **kwargs):
-    neck = dict(type='RefinedPartPooling', in_channels=64) if rpp else dict(
-        type='PartPooling')
+    neck = dict(
+        type='RefinedPartPooling', in_channels=64) if rpp else dict(
+            type='PartPooling')
     cfg = dict(
         type='PCBReID',
-        backbone=dict(type='AttentionBackbone', backbone=BACKBONE,
-                      attentions=list(attentions)),
+        backbone=dict(
+            type='AttentionBackbone',
+            backbone=BACKBONE,
+            attentions=list(attentions)),
         neck=neck,
-        head=dict(type='PCBHead', num_classes=4, in_channels=64,
-                  reduced_channels=16))
+        head=dict(
+            type='PCBHead', num_classes=4, in_channels=64,
+            reduced_channels=16))
     if ds is not None:
         cfg['auxiliary_losses'] = [dict(type='AttentionDeepSupervision', **ds)]
     cfg.update(kwargs)
@@ -53,21 +62,25 @@ def csa_modules(model):
 def test_deep_supervision_losses_match_heads_on_the_csa_outputs():
     model = build()
     assert supervision(model).paths == [
-        f'backbone.backbone.layer{i}.attention' for i in (1, 2, 3)]
+        f'backbone.backbone.layer{i}.attention' for i in (1, 2, 3)
+    ]
     assert [h.in_channels for h in supervision(model).heads] == [8, 16, 32]
     x = torch.randn(4, 3, 96, 32)
     labels = [0, 1, 2, 3]
     # Independent capture of the CSA outputs.
     seen = []
-    handles = [m.register_forward_hook(lambda m, a, o: seen.append(o))
-               for m in csa_modules(model)]
+    handles = [
+        m.register_forward_hook(lambda m, a, o: seen.append(o))
+        for m in csa_modules(model)
+    ]
     losses = model(x, samples(labels), mode='loss')
     for handle in handles:
         handle.remove()
     assert set(losses) == {'loss_pcb', 'loss_ds1', 'loss_ds2', 'loss_ds3'}
-    for i, (head, out) in enumerate(zip(supervision(model).heads, seen), start=1):
-        expected = F.cross_entropy(head.fc(out.mean(dim=(2, 3))),
-                                   torch.tensor(labels))
+    for i, (head, out) in enumerate(
+            zip(supervision(model).heads, seen), start=1):
+        expected = F.cross_entropy(
+            head.fc(out.mean(dim=(2, 3))), torch.tensor(labels))
         torch.testing.assert_close(losses[f'loss_ds{i}'], expected)
 
 
@@ -77,8 +90,8 @@ def test_deep_supervision_backpropagates_into_the_csa_modules():
         # alpha starts at 0 (identity), which zeroes the gradient of the
         # attention convs; move it away to see them.
         module.alpha.data.fill_(0.5)
-    losses = model(torch.randn(4, 3, 96, 32), samples([0, 1, 2, 3]),
-                   mode='loss')
+    losses = model(
+        torch.randn(4, 3, 96, 32), samples([0, 1, 2, 3]), mode='loss')
     # The first auxiliary loss alone reaches the first CSA module.
     losses['loss_ds1'].backward()
     first = csa_modules(model)[0]
@@ -91,9 +104,12 @@ def test_deep_supervision_backpropagates_into_the_csa_modules():
 def test_lambda_scales_the_auxiliary_losses():
     x, labels = torch.randn(2, 3, 96, 32), samples([0, 1])
     one = build()(x, labels, mode='loss')
-    half = build(ds=dict(head=dict(
-        type='CSADeepSupervisionHead', num_classes=4, loss_weight=0.5)))(
-            x, labels, mode='loss')
+    half = build(
+        ds=dict(
+            head=dict(
+                type='CSADeepSupervisionHead', num_classes=4,
+                loss_weight=0.5)))(
+                    x, labels, mode='loss')
     torch.testing.assert_close(half['loss_ds2'], 0.5 * one['loss_ds2'])
     torch.testing.assert_close(half['loss_pcb'], one['loss_pcb'])
 
@@ -130,8 +146,8 @@ def test_a_deep_copy_collects_its_own_outputs():
 
 def test_deep_supervision_paths_and_errors():
     head = DS['head']
-    model = build(ds=dict(paths='backbone.backbone.layer2.attention',
-                          head=head))
+    model = build(
+        ds=dict(paths='backbone.backbone.layer2.attention', head=head))
     assert supervision(model).paths == ['backbone.backbone.layer2.attention']
     with pytest.raises(ValueError, match='match no module'):
         build(ds=dict(paths='backbone.layer9', head=head))
@@ -142,8 +158,9 @@ def test_deep_supervision_paths_and_errors():
     with pytest.raises(ValueError, match='head config'):
         build(ds=dict(head=dict(num_classes=4)))
     with pytest.raises(ValueError, match='infer the channels'):
-        build(ds=dict(paths='backbone.backbone.layer1.wrapped.0.relu',
-                      head=head))
+        build(
+            ds=dict(
+                paths='backbone.backbone.layer1.wrapped.0.relu', head=head))
     with pytest.raises(TypeError, match='PCBHead'):
-        build(ds=None,
-              head=dict(type='ReIDHead', num_classes=4, in_channels=64))
+        build(
+            ds=None, head=dict(type='ReIDHead', num_classes=4, in_channels=64))

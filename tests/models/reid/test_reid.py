@@ -33,16 +33,25 @@ def test_loss_mode_returns_id_and_triplet_and_backpropagates():
 
 
 def test_loss_weights_and_disabling():
-    model = build(head=dict(
-        type='ReIDHead', num_classes=4, in_channels=512,
-        loss_triplet=dict(type='TripletLoss', margin=None, loss_weight=0.5),
-        loss_id=None))
-    losses = model(torch.randn(4, 3, 64, 32), samples([0, 0, 1, 1]),
-                   mode='loss')
+    model = build(
+        head=dict(
+            type='ReIDHead',
+            num_classes=4,
+            in_channels=512,
+            loss_triplet=dict(
+                type='TripletLoss', margin=None, loss_weight=0.5),
+            loss_id=None))
+    losses = model(
+        torch.randn(4, 3, 64, 32), samples([0, 0, 1, 1]), mode='loss')
     assert set(losses) == {'loss_triplet'}
     with pytest.raises(ValueError, match='at least one loss'):
-        build(head=dict(type='ReIDHead', num_classes=4, in_channels=512,
-                        loss_id=None, loss_triplet=None))
+        build(
+            head=dict(
+                type='ReIDHead',
+                num_classes=4,
+                in_channels=512,
+                loss_id=None,
+                loss_triplet=None))
 
 
 def test_label_out_of_range_names_config_key():
@@ -70,8 +79,7 @@ def test_flip_test_averages_image_and_mirror():
     with torch.no_grad():
         got = model(x, mode='tensor')
         expected = F.normalize(
-            model.extract_feat(x)[1] + model.extract_feat(x.flip(3))[1],
-            dim=1)
+            model.extract_feat(x)[1] + model.extract_feat(x.flip(3))[1], dim=1)
         # Flip-averaged features are invariant to mirroring the input.
         torch.testing.assert_close(got, model(x.flip(3), mode='tensor'))
     torch.testing.assert_close(got, expected)

@@ -15,8 +15,12 @@ CONFIG = osp.join(
 
 
 def backbone(**kwargs):
-    cfg = dict(type='TransReID', arch=ARCH, img_size=(64, 32), num_cameras=3,
-               drop_path_rate=0.)
+    cfg = dict(
+        type='TransReID',
+        arch=ARCH,
+        img_size=(64, 32),
+        num_cameras=3,
+        drop_path_rate=0.)
     cfg.update(kwargs)
     return cfg
 
@@ -76,9 +80,13 @@ def test_predict_features_follow_camera_and_head():
 
 def test_cameras_reach_a_wrapped_backbone():
     wrapped = dict(
-        type='AttentionBackbone', backbone=backbone(),
-        attentions=[dict(cfg=dict(type='DCSViTAttention'),
-                         replace=['layers.*.attn', 'jpm_*.attn'])])
+        type='AttentionBackbone',
+        backbone=backbone(),
+        attentions=[
+            dict(
+                cfg=dict(type='DCSViTAttention'),
+                replace=['layers.*.attn', 'jpm_*.attn'])
+        ])
     model = build(wrapped).eval()
     x = torch.randn(2, 3, 64, 32)
     with torch.no_grad():
@@ -88,11 +96,12 @@ def test_cameras_reach_a_wrapped_backbone():
     for g, e in zip(got, expected):
         torch.testing.assert_close(g, e)
     model.train()
-    losses = model(torch.randn(4, 3, 64, 32),
-                   samples([0, 0, 1, 1], [0, 1, 2, 0]), mode='loss')
+    losses = model(
+        torch.randn(4, 3, 64, 32),
+        samples([0, 0, 1, 1], [0, 1, 2, 0]),
+        mode='loss')
     sum(losses.values()).backward()
-    assert all(p.grad is not None
-               for p in model.backbone.arch_parameters())
+    assert all(p.grad is not None for p in model.backbone.arch_parameters())
 
 
 def test_flip_test_and_errors():
@@ -122,6 +131,8 @@ def test_base_config_builds_with_a_tiny_arch():
     cfg.model.backbone.update(arch=ARCH, img_size=(64, 32), init_cfg=None)
     cfg.model.head.update(in_channels=64, num_classes=4)
     model = MODELS.build(cfg.model)
-    losses = model(torch.randn(4, 3, 64, 32),
-                   samples([0, 0, 1, 1], [0, 5, 2, 3]), mode='loss')
+    losses = model(
+        torch.randn(4, 3, 64, 32),
+        samples([0, 0, 1, 1], [0, 5, 2, 3]),
+        mode='loss')
     assert torch.isfinite(sum(losses.values()))

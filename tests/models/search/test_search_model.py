@@ -1,4 +1,5 @@
-"""BilevelSearchModel, the optimiser constructor, export and SearchedBackbone."""
+"""BilevelSearchModel, the optimiser constructor, export and
+SearchedBackbone."""
 import copy
 import json
 
@@ -11,17 +12,17 @@ from mmattn.engine.optimizers import BilevelOptimWrapperConstructor
 from mmattn.models.attentions import (ChannelWindowAttention,
                                       FixedChannelWindowAttention)
 from mmattn.models.search import (build_searched_backbone, carry_modules,
-                                  collect_arch_parameters,
-                                  export_architecture, save_architecture,
-                                  split_parameters)
+                                  collect_arch_parameters, export_architecture,
+                                  save_architecture, split_parameters)
 from mmattn.registry import MODELS
 
 DA_BACKBONE = dict(
     type='AttentionBackbone',
     backbone=dict(type='CifarResNet', depth=20, base_channels=8),
     attentions=[
-        dict(cfg=dict(type='ChannelWindowAttention'),
-             after=['layer1', 'layer2']),
+        dict(
+            cfg=dict(type='ChannelWindowAttention'),
+            after=['layer1', 'layer2']),
         dict(cfg=dict(type='HOGAttention', search=True), in_blocks='layer3.0')
     ],
     dummy_input_shape=(1, 3, 16, 16))
@@ -38,8 +39,7 @@ def classifier(backbone=DA_BACKBONE):
 
 def build_search(arch_lr=0.1, arch_momentum=0.9):
     torch.manual_seed(0)
-    model = MODELS.build(
-        dict(type='BilevelSearchModel', model=classifier()))
+    model = MODELS.build(dict(type='BilevelSearchModel', model=classifier()))
     # Open the zero-initialised output BN of DA so that the windows get a
     # gradient from the first step.
     for module in model.modules():
@@ -50,14 +50,17 @@ def build_search(arch_lr=0.1, arch_momentum=0.9):
             weights=dict(optimizer=dict(type='SGD', lr=0.1, momentum=0.9)),
             architecture=dict(
                 optimizer=dict(type='SGD', lr=arch_lr,
-                               momentum=arch_momentum))))(model)
+                               momentum=arch_momentum))))(
+                                   model)
     return model, wrapper
 
 
 def batch(seed):
     g = torch.Generator().manual_seed(seed)
-    inputs = [torch.randint(0, 255, (3, 16, 16), generator=g).float()
-              for _ in range(6)]
+    inputs = [
+        torch.randint(0, 255, (3, 16, 16), generator=g).float()
+        for _ in range(6)
+    ]
     samples = [DataSample().set_gt_label(i % 3) for i in range(6)]
     return dict(inputs=inputs, data_samples=samples)
 
@@ -80,10 +83,16 @@ def test_parameter_split_and_optim_wrapper_dict():
     n_total = sum(1 for p in model.parameters() if p.requires_grad)
     assert len(weights) + len(arch) == n_total
     assert isinstance(wrapper, OptimWrapperDict)
-    opt_w = {id(p) for g in wrapper['weights'].optimizer.param_groups
-             for p in g['params']}
-    opt_a = {id(p) for g in wrapper['architecture'].optimizer.param_groups
-             for p in g['params']}
+    opt_w = {
+        id(p)
+        for g in wrapper['weights'].optimizer.param_groups
+        for p in g['params']
+    }
+    opt_a = {
+        id(p)
+        for g in wrapper['architecture'].optimizer.param_groups
+        for p in g['params']
+    }
     assert opt_w == {id(p) for p in weights}
     assert opt_a == {id(p) for p in arch}
 
@@ -126,8 +135,7 @@ def test_architecture_step_uses_only_the_train_b_gradient():
         reference(**reference.data_preprocessor(data_b, True), mode='loss'))
     loss.backward()
     expected = before - 0.5 * reference.hoga_architecture.alpha.grad
-    torch.testing.assert_close(alpha.detach(), expected, rtol=1e-4,
-                               atol=1e-6)
+    torch.testing.assert_close(alpha.detach(), expected, rtol=1e-4, atol=1e-6)
 
 
 def test_carry_rule_runs_after_architecture_steps():
@@ -141,8 +149,7 @@ def test_carry_rule_runs_after_architecture_steps():
     model.train_step(dict(train_b=batch(6)), wrapper)
     # The huge step moved s (and l) across integers: the carry put the
     # whole steps into s_int / l_int and left decimals in [0, 1).
-    assert not torch.equal(da.s_int, s_int) or not torch.equal(
-        da.l_int, l_int)
+    assert not torch.equal(da.s_int, s_int) or not torch.equal(da.l_int, l_int)
     for module in modules:
         assert ((module.s_dec >= 0) & (module.s_dec < 1)).all()
         assert ((module.l_dec >= 0) & (module.l_dec < 1)).all()
@@ -169,8 +176,10 @@ def test_model_without_architecture_parameters_is_refused():
 def test_cost_loss_needs_a_supernet():
     with pytest.raises(ValueError, match='expected_flops'):
         MODELS.build(
-            dict(type='BilevelSearchModel', model=classifier(),
-                 cost_loss=dict(type='DNASCostLoss')))
+            dict(
+                type='BilevelSearchModel',
+                model=classifier(),
+                cost_loss=dict(type='DNASCostLoss')))
 
 
 def test_dnas_cost_loss_formula():
@@ -185,18 +194,22 @@ def test_export_and_searched_backbone_give_the_same_network(tmp_path):
     model.train_step(dict(train_a=batch(0), train_b=batch(1)), wrapper)
     path = tmp_path / 'arch.json'
     arch = save_architecture(model, str(path))
-    assert set(arch['da']) == {'backbone.backbone.layer1.attention',
-                               'backbone.backbone.layer2.attention'}
+    assert set(arch['da']) == {
+        'backbone.backbone.layer1.attention',
+        'backbone.backbone.layer2.attention'
+    }
     assert arch['hoga']['genotype'] == \
         model.hoga_architecture.derive_genotype().to_dict()
 
     backbone = build_searched_backbone(
         copy.deepcopy(DA_BACKBONE), arch_file=str(path))
-    fixed = [m for m in backbone.modules()
-             if isinstance(m, FixedChannelWindowAttention)]
+    fixed = [
+        m for m in backbone.modules()
+        if isinstance(m, FixedChannelWindowAttention)
+    ]
     assert len(fixed) == 2
-    assert not any(isinstance(m, ChannelWindowAttention)
-                   for m in backbone.modules())
+    assert not any(
+        isinstance(m, ChannelWindowAttention) for m in backbone.modules())
     # The fixed network exports the same architecture.
     retrained = MODELS.build(classifier())
     retrained.backbone = backbone
@@ -228,25 +241,29 @@ def test_fixed_windows_reproduce_the_searched_network_at_integer_windows():
     retrained = MODELS.build(classifier(da_only))
     retrained.backbone = build_searched_backbone(
         copy.deepcopy(da_only), arch=arch)
-    state = {k: v for k, v in searched.state_dict().items()
-             if not k.endswith(('s_dec', 'l_dec', 's_int', 'l_int'))}
+    state = {
+        k: v
+        for k, v in searched.state_dict().items()
+        if not k.endswith(('s_dec', 'l_dec', 's_int', 'l_int'))
+    }
     retrained.load_state_dict(state, strict=True)
     searched.eval()
     retrained.eval()
     x = torch.randn(2, 3, 16, 16)
     torch.testing.assert_close(
-        retrained.extract_feat(x)[0], searched.extract_feat(x)[0])
+        retrained.extract_feat(x)[0],
+        searched.extract_feat(x)[0])
 
 
 def test_searched_backbone_errors():
     with pytest.raises(ValueError, match='exactly one'):
         build_searched_backbone(copy.deepcopy(DA_BACKBONE))
     with pytest.raises(FileNotFoundError, match='does not exist'):
-        build_searched_backbone(copy.deepcopy(DA_BACKBONE),
-                                arch_file='/nonexistent/arch.json')
+        build_searched_backbone(
+            copy.deepcopy(DA_BACKBONE), arch_file='/nonexistent/arch.json')
     with pytest.raises(ValueError, match='mmattn architecture'):
-        build_searched_backbone(copy.deepcopy(DA_BACKBONE),
-                                arch=dict(format='other'))
+        build_searched_backbone(
+            copy.deepcopy(DA_BACKBONE), arch=dict(format='other'))
 
 
 def test_collect_arch_parameters_deduplicates_shared_alpha():
