@@ -71,3 +71,25 @@ def test_a_sibling_project_registry_finds_mmattn_by_prefix():
 def test_unknown_type_names_the_registry_and_type():
     with pytest.raises(KeyError, match='NoSuchBackbone'):
         MODELS.build(dict(type='NoSuchBackbone'))
+
+
+def test_import_silences_only_mmcv_lite_deformable_attention_warning():
+    """With mmcv-lite (the core stack) mmpretrain's import warns 'Fail to
+    import MultiScaleDeformableAttention', which reads like a broken set-up;
+    ``import mmattn`` silences that one message and nothing else."""
+    code = textwrap.dedent("""
+        import warnings
+        import mmattn  # noqa: F401
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.warn(
+                'Fail to import ``MultiScaleDeformableAttention`` from '
+                '``mmcv.ops.multi_scale_deform_attn``, You should install '
+                '``mmcv`` rather than ``mmcv-lite``', UserWarning)
+            warnings.warn('Fail to import something else', UserWarning)
+        print([str(w.message) for w in caught])
+        """)
+    out = subprocess.run([sys.executable, '-c', code],
+                         capture_output=True,
+                         text=True,
+                         check=True).stdout
+    assert out.strip() == "['Fail to import something else']"
