@@ -78,8 +78,7 @@ def main():
     if args.max_rows < 1:
         raise SystemExit(f'--max-rows must be >= 1, got {args.max_rows}')
     cfg = load_config(args.config, args.cfg_options)
-    writer = ImageWriter(args.out_dir, args.overwrite,
-                         None if args.no_visualizer else cfg.get('visualizer'))
+    writer = ImageWriter.for_tool(args, cfg)
     writer.check_free([args.name])
     json_path = osp.join(args.out_dir, args.name + '.json')
     if osp.exists(json_path) and not args.overwrite:

@@ -1,5 +1,6 @@
 """Where the analysis tools' figures go: PNG files, and the config's
 visualiser backends (``LocalVisBackend``, ``TensorboardVisBackend`` ...)."""
+import json
 import os
 import os.path as osp
 from typing import Iterable, Optional
@@ -80,12 +81,28 @@ class ImageWriter:
                              f'{name!r}')
         return osp.join(self.out_dir, name + '.png')
 
-    def check_free(self, names: Iterable[str]) -> None:
-        """Raise ``FileExistsError`` if any of the PNG files already exists
-        (and ``overwrite`` is off)."""
+    @classmethod
+    def for_tool(cls, args, cfg) -> 'ImageWriter':
+        """The writer of an analysis tool's parsed arguments (those of
+        :func:`add_tool_arguments`): ``--out-dir``, ``--overwrite`` and,
+        unless ``--no-visualizer``, the config's ``visualizer``."""
+        return cls(args.out_dir, args.overwrite,
+                   None if args.no_visualizer else cfg.get('visualizer'))
+
+    def json_path(self, name: str) -> str:
+        """The JSON path of ``name`` (a file name without extension)."""
+        return osp.splitext(self.path(name))[0] + '.json'
+
+    def check_free(
+        self, names: Iterable[str], json_names: Iterable[str] = ()) -> None:
+        """Raise ``FileExistsError`` if any of the PNG files of ``names`` or
+        the JSON files of ``json_names`` already exists (and ``overwrite`` is
+        off)."""
         if self.overwrite:
             return
-        taken = [self.path(n) for n in names if osp.exists(self.path(n))]
+        paths = [self.path(n) for n in names]
+        paths += [self.json_path(n) for n in json_names]
+        taken = [p for p in paths if osp.exists(p)]
         if taken:
             raise FileExistsError(
                 f'{", ".join(taken)} already exist(s); pass --overwrite to '
@@ -112,6 +129,20 @@ class ImageWriter:
     def write_figure(self, name: str, fig: Figure) -> str:
         """Render a matplotlib figure and :meth:`write` it."""
         return self.write(name, figure_to_image(fig))
+
+    def write_json(self, name: str, data, indent: int = 1) -> str:
+        """Save ``data`` as ``<out_dir>/<name>.json`` (the numbers behind a
+        figure), under the same no-overwrite rule.
+
+        Returns:
+            str: The written path.
+        """
+        self.check_free((), [name])
+        path = self.json_path(name)
+        with open(path, 'w') as f:
+            json.dump(data, f, indent=indent)
+        self.written.append(path)
+        return path
 
 
 def add_tool_arguments(parser, checkpoint: str = 'required') -> None:

@@ -35,8 +35,7 @@ def main():
     if args.num_images < 1 or args.repeats < 1:
         raise SystemExit('--num-images and --repeats must be >= 1')
     cfg = load_config(args.config, args.cfg_options)
-    writer = ImageWriter(args.out_dir, args.overwrite,
-                         None if args.no_visualizer else cfg.get('visualizer'))
+    writer = ImageWriter.for_tool(args, cfg)
     writer.check_free([args.name])
     # The random transforms draw from numpy's global generator.
     np.random.seed(args.seed)

@@ -21,7 +21,6 @@ Example:
         --labels ResNet-20 "ResNet-20 + AutoLA" --out-dir work_dirs/selectivity
 """
 import argparse
-import json
 import os.path as osp
 import re
 
@@ -115,12 +114,8 @@ def draw(results, labels):
 def main(argv=None):
     args = parse_args(argv)
     cfg = load_config(args.config, args.cfg_options)
-    writer = ImageWriter(args.out_dir, args.overwrite,
-                         None if args.no_visualizer else cfg.get('visualizer'))
-    json_path = osp.join(args.out_dir, args.name + '.json')
-    writer.check_free([args.name])
-    if osp.exists(json_path) and not args.overwrite:
-        raise SystemExit(f'{json_path} exists; pass --overwrite')
+    writer = ImageWriter.for_tool(args, cfg)
+    writer.check_free([args.name], [args.name])
     specs = [(cfg, args.checkpoint, args.config)]
     if args.config2 or args.checkpoint2:
         cfg2 = load_config(args.config2 or cfg.copy(), args.cfg_options2)
@@ -170,9 +165,7 @@ def main(argv=None):
             dict(label=label, config=s[2], checkpoint=s[1], layers=r)
             for label, s, r in zip(labels, specs, results)
         ])
-    with open(json_path, 'w') as f:
-        json.dump(report, f, indent=1)
-    print(json_path)
+    print(writer.write_json(args.name, report))
     return report
 
 

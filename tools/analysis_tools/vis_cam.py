@@ -95,8 +95,7 @@ def label(image, text):
 def main():
     args = parse_args()
     cfg = load_config(args.config, args.cfg_options)
-    writer = ImageWriter(args.out_dir, args.overwrite,
-                         None if args.no_visualizer else cfg.get('visualizer'))
+    writer = ImageWriter.for_tool(args, cfg)
     writer.check_free([args.name])
     samples = load_samples(cfg, args)
     columns = [('image', [display_image(s) for s in samples])]

@@ -17,8 +17,6 @@ Example:
         --out-dir work_dirs/csa/vis --pixels 0.2 0.5 0.5 0.5 0.8 0.5
 """
 import argparse
-import json
-import os.path as osp
 
 import torch
 from matplotlib.figure import Figure
@@ -106,12 +104,8 @@ def draw(rows, image_size, dpi=72):
 def main(argv=None):
     args = parse_args(argv)
     cfg = load_config(args.config, args.cfg_options)
-    writer = ImageWriter(args.out_dir, args.overwrite,
-                         None if args.no_visualizer else cfg.get('visualizer'))
-    json_path = osp.join(args.out_dir, args.name + '.json')
-    writer.check_free([args.name])
-    if osp.exists(json_path) and not args.overwrite:
-        raise SystemExit(f'{json_path} exists; pass --overwrite')
+    writer = ImageWriter.for_tool(args, cfg)
+    writer.check_free([args.name], [args.name])
     model = init_model(cfg, args.checkpoint, device=args.device)
     modules = find_modules(model, CompressedSelfAttention, args.modules)
     for name, module in modules.items():
@@ -169,9 +163,7 @@ def main(argv=None):
                         zip(upsample_maps(attention, size), points))))
         report['images'].append(entry)
     print(writer.write_figure(args.name, draw(rows, tuple(size), args.dpi)))
-    with open(json_path, 'w') as f:
-        json.dump(report, f, indent=1)
-    print(json_path)
+    print(writer.write_json(args.name, report))
     return report
 
 

@@ -9,7 +9,6 @@ Example:
 """
 import argparse
 import json
-import os.path as osp
 
 import numpy as np
 from matplotlib.figure import Figure
@@ -69,12 +68,8 @@ def choose_identities(pids, args):
 def main():
     args = parse_args()
     cfg = load_config(args.config, args.cfg_options)
-    writer = ImageWriter(args.out_dir, args.overwrite,
-                         None if args.no_visualizer else cfg.get('visualizer'))
-    json_path = osp.join(args.out_dir, args.name + '.json')
-    writer.check_free([args.name])
-    if osp.exists(json_path) and not args.overwrite:
-        raise SystemExit(f'{json_path} exists; pass --overwrite')
+    writer = ImageWriter.for_tool(args, cfg)
+    writer.check_free([args.name], [args.name])
     # Features of un-augmented images, whatever the split.
     dataset = build_dataset(
         cfg, args.split, pipeline=cfg.test_dataloader['dataset']['pipeline'])
@@ -103,11 +98,10 @@ def main():
             fisher_score=projection.fisher,
             lda_dims=int(projection.lda.shape[1]))
     print(writer.write_figure(args.name, fig))
-    with open(json_path, 'w') as f:
-        json.dump(
-            dict(identities=ids, num_images=len(indices), models=scores),
-            f,
-            indent=2)
+    writer.write_json(
+        args.name,
+        dict(identities=ids, num_images=len(indices), models=scores),
+        indent=2)
     print(json.dumps(scores))
 
 

@@ -59,8 +59,7 @@ def load_rgb(path, cell):
 def main():
     args = parse_args()
     cfg = load_config(args.config, args.cfg_options)
-    writer = ImageWriter(args.out_dir, args.overwrite,
-                         None if args.no_visualizer else cfg.get('visualizer'))
+    writer = ImageWriter.for_tool(args, cfg)
     writer.check_free([args.name])
     model = init_model(cfg, args.checkpoint, device=args.device)
     dataset = build_dataset(cfg, 'test')

@@ -22,8 +22,6 @@ Example:
         work_dirs/stra/epoch_90.pth --out-dir work_dirs/stra/vis
 """
 import argparse
-import json
-import os.path as osp
 
 import torch
 import torch.nn.functional as F
@@ -95,12 +93,8 @@ def draw(rows, image_size, dpi=72):
 def main(argv=None):
     args = parse_args(argv)
     cfg = load_config(args.config, args.cfg_options)
-    writer = ImageWriter(args.out_dir, args.overwrite,
-                         None if args.no_visualizer else cfg.get('visualizer'))
-    json_path = osp.join(args.out_dir, args.name + '.json')
-    writer.check_free([args.name])
-    if osp.exists(json_path) and not args.overwrite:
-        raise SystemExit(f'{json_path} exists; pass --overwrite')
+    writer = ImageWriter.for_tool(args, cfg)
+    writer.check_free([args.name], [args.name])
     model = init_model(cfg, args.checkpoint, device=args.device)
     modules = find_modules(model, StructureRegularizedAttention, args.modules)
     samples = pick_samples(cfg, args.split, args.num_images, args.images)
@@ -140,9 +134,7 @@ def main(argv=None):
             entry['blocks'][name] = block
         report['images'].append(entry)
     print(writer.write_figure(args.name, draw(rows, size, args.dpi)))
-    with open(json_path, 'w') as f:
-        json.dump(report, f, indent=1)
-    print(json_path)
+    print(writer.write_json(args.name, report))
     return report
 
 
