@@ -153,11 +153,10 @@ def markdown_table(rows: list, best: dict, metric: str) -> str:
 
 def main(argv=None):
     args = parse_args(argv)
+    from mmattn.apis import load_config
     from mmattn.registry import register_all_modules
     register_all_modules(init_default_scope=True)
-    cfg = Config.fromfile(args.config)
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
+    cfg = load_config(args.config, args.cfg_options)
     random_genotype_attentions(cfg)  # fail before the first run
     os.makedirs(args.work_dir, exist_ok=True)
     for name in ('random_genotypes.json', 'random_genotypes.md'):

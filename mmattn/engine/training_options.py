@@ -545,14 +545,18 @@ def check_hook_arguments(cfg: Config, source: str = 'config') -> None:
     for where, hook in entries:
         if not isinstance(hook, dict) or 'type' not in hook:
             continue
-        cls = _hook_class(hook['type'], cfg.get('default_scope'))
+        # Configs inheriting another project's (``_base_ = 'mmdet::...'``)
+        # carry that project's scope in ``_scope_``, as mmengine's
+        # registry resolves it.
+        cls = _hook_class(hook['type'],
+                          hook.get('_scope_') or cfg.get('default_scope'))
         if cls is None:
             continue
         accepted = _hook_arguments(cls)
         if accepted is None:
             continue
         for key in hook:
-            if key in ('type', 'priority') or key in accepted:
+            if key in ('type', 'priority', '_scope_') or key in accepted:
                 continue
             close = difflib.get_close_matches(key, sorted(accepted), n=1)
             hint = f'did you mean {close[0]!r}? ' if close else ''

@@ -409,6 +409,24 @@ def test_hook_argument_typos_fail_before_the_runner_is_built():
         dict(type='NoSuchHook', anything=1)
     ]
     check_hook_arguments(cfg)
+    # Hooks inherited from another project's config ('mmdet::...') carry
+    # ``_scope_``: not an argument, and the hook is looked up in that scope
+    # (where a typo is still caught).
+    cfg = make_cfg(
+        default_scope='mmattn',
+        default_hooks=dict(
+            timer=dict(type='IterTimerHook', _scope_='mmdet'),
+            checkpoint=dict(
+                type='CheckpointHook', interval=1, _scope_='mmdet')))
+    check_hook_arguments(cfg, 'cfg.py')
+    cfg.default_hooks.checkpoint.intervl = 1
+    with pytest.raises(TypeError, match="has no argument 'intervl'"):
+        check_hook_arguments(cfg, 'cfg.py')
+    detection = Config.fromfile(
+        osp.join(REPO_ROOT,
+                 'configs/detection/faster-rcnn_r50-se_fpn_1x_coco.py'))
+    assert detection.default_hooks.timer.get('_scope_') == 'mmdet'
+    check_hook_arguments(detection, 'faster-rcnn config')
 
 
 def scheduled_cfg(max_epochs, **train_cfg):

@@ -264,11 +264,10 @@ def markdown(summary: dict) -> str:
 
 def main(argv=None):
     args = parse_args(argv)
+    from mmattn.apis import load_config
     from mmattn.registry import register_all_modules
     register_all_modules(init_default_scope=True)
-    cfg = Config.fromfile(args.config)
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
+    cfg = load_config(args.config, args.cfg_options)
     check_ib_config(cfg)
     work_dir = args.work_dir
     os.makedirs(work_dir, exist_ok=True)

@@ -14,9 +14,15 @@ CONFIGS = sorted(glob.glob(osp.join(REPO_ROOT, 'configs/descriptors/*.py')))
 def test_descriptor_config_builds(path):
     cfg = Config.fromfile(path)
     model = MODELS.build(cfg.model)
-    uses_csa = 'csa' in osp.basename(path)
+    # l2net-csa_*: CSA (seed 002), l2net-sa_*: its SA baseline, else none.
+    attention = {
+        'l2net-csa': 'CompressedSelfAttention',
+        'l2net-sa': 'SelfAttention2d'
+    }.get(osp.basename(path).replace('demo_', '').split('_')[0])
     assert (model.backbone.__class__.__name__ == 'AttentionBackbone') == \
-        uses_csa
+        (attention is not None)
+    if attention is not None:
+        assert attention in {type(m).__name__ for m in model.modules()}
     train = cfg.train_dataloader.dataset
     test = cfg.test_dataloader.dataset
     assert not set(train.sequences) & set(test.sequences)
