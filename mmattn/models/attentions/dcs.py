@@ -27,7 +27,7 @@ from mmpretrain.models.utils.attention import MultiheadAttention
 
 from mmattn.registry import MODELS
 from .da import linear_affinity_aggregate
-from .non_local import ZeroInitProjection, check_feature_map
+from .non_local import ZeroInitProjection, check_feature_map, feature_tokens
 
 
 class _StraightThrough(torch.autograd.Function):
@@ -215,7 +215,7 @@ class DCSAttention(BaseModule):
         check_feature_map(x, self.in_channels, type(self).__name__)
         B, C, H, W = x.shape
         x_flat = x.flatten(2)  # (B, C, N)
-        tokens = x_flat.transpose(1, 2)  # (B, N, C)
+        tokens = feature_tokens(x_flat).squeeze(1)  # (B, N, C), contiguous
         selected = tokens * self.mask(tokens).to(tokens.dtype)
         if self.affinity == 'softmax':
             f = F.scaled_dot_product_attention(

@@ -23,7 +23,7 @@ import torch.nn.functional as F
 from mmengine.model import BaseModule
 
 from mmattn.registry import MODELS
-from .non_local import _check_positive_int, check_feature_map
+from .non_local import _check_positive_int, check_feature_map, feature_tokens
 
 
 @MODELS.register_module()
@@ -87,9 +87,9 @@ class SelfAttention2d(BaseModule):
         check_feature_map(x, self.in_channels, type(self).__name__)
         b, c, h, w = x.shape
         # (B, 1, HW, channels): one head.
-        query = self.query_conv(x).flatten(2).transpose(1, 2).unsqueeze(1)
-        key = self.key_conv(x).flatten(2).transpose(1, 2).unsqueeze(1)
-        value = self.value_conv(x).flatten(2).transpose(1, 2).unsqueeze(1)
+        query = feature_tokens(self.query_conv(x))
+        key = feature_tokens(self.key_conv(x))
+        value = feature_tokens(self.value_conv(x))
         # eq. 2 has no 1/sqrt(C') scaling.
         y = F.scaled_dot_product_attention(query, key, value, scale=1.0)
         y = y.squeeze(1).transpose(1, 2).reshape(b, c, h, w)
